@@ -82,6 +82,7 @@ class Broker:
     port: int
     kind: BrokerKind
     process: subprocess.Popen[bytes]
+    work_dir: Path
     conf_path: Path | None
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -120,7 +121,7 @@ def start_mosquitto(
     process = subprocess.Popen(
         [binary, "-c", str(conf_path)], stdout=log_file, stderr=subprocess.STDOUT
     )
-    broker = Broker("127.0.0.1", port, "mosquitto", process, conf_path)
+    broker = Broker("127.0.0.1", port, "mosquitto", process, work_dir, conf_path)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=10)
     except BrokerError:
@@ -143,7 +144,7 @@ def start_embedded_dev_broker(work_dir: Path, port: int | None = None) -> Broker
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    broker = Broker("127.0.0.1", port, "embedded-dev", process, None)
+    broker = Broker("127.0.0.1", port, "embedded-dev", process, work_dir, None)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=15)
     except BrokerError:

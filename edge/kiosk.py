@@ -5,6 +5,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from calibration.decision import DecisionPolicy, Outcome, decide
@@ -35,6 +36,14 @@ def software_version() -> str:
         return version("tempgate")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one passage committed to the ledger: the entry, and the alert on a fever."""
+
+    entry: Entry
+    alert: Alert | None
 
 
 class Kiosk:
@@ -76,7 +85,7 @@ class Kiosk:
         self.uplink.stop()
         self.ledger.close()
 
-    def handle(self, passage: SimulatedPassage, device_id: str) -> list[Entry | Alert]:
+    def handle(self, passage: SimulatedPassage, device_id: str) -> Recorded:
         """Decide on one passage and commit it (with an alert on fever) before returning."""
         self.readings += 1
         k = self.config.kiosk
@@ -115,6 +124,8 @@ class Kiosk:
             )
             items.append((self._topics[Kind.ALERT], alert))
         committed = self.ledger.record(items)
+        recorded_entry, *recorded_alert = committed
+        assert isinstance(recorded_entry, Entry)
         self.uplink.wake()
         log.info(
             "event=decision person=%s decision=%s temperature_c=%.2f",
@@ -122,7 +133,9 @@ class Kiosk:
             outcome.value,
             passage.body_c,
         )
-        return committed
+        alert_out = recorded_alert[0] if recorded_alert else None
+        assert alert_out is None or isinstance(alert_out, Alert)
+        return Recorded(recorded_entry, alert_out)
 
     def publish_health(self) -> None:
         k = self.config.kiosk

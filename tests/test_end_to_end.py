@@ -50,7 +50,7 @@ def test_every_decision_reaches_the_api_with_its_alerts(
     kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north"))
     kiosk.start()
     try:
-        decided = [kiosk.handle(p, "thermo-1")[0] for p in passages()]
+        decided = [kiosk.handle(p, "thermo-1").entry for p in passages()]
         assert kiosk.uplink.wait_until_drained(timeout_s=15)
         wait_for(lambda: len(collector.entries()) == len(BODY_C), 15, "20 entries at the API")
         wait_for(lambda: len(collector.get("/api/v1/alerts")) == 4, 10, "4 fever alerts at the API")
@@ -119,10 +119,10 @@ def test_decisions_made_while_the_broker_is_down_arrive_once_it_returns_marked_h
     # (A SIGKILL loses what it acknowledged since its last autosave: see README, Delivery.)
     mosquitto.stop()
     try:
-        decided = [kiosk.handle(p, "thermo-1")[0] for p in passages()[:5]]
+        decided = [kiosk.handle(p, "thermo-1").entry for p in passages()[:5]]
         # Five entries and the alert for the third person's 37.3 ℃, all waiting.
         assert kiosk.ledger.outbox_count() == 6
-        restarted = start_mosquitto(Path(mosquitto.conf_path).parent, port=mosquitto.port)
+        restarted = start_mosquitto(mosquitto.work_dir, port=mosquitto.port)
         try:
             assert kiosk.uplink.wait_until_drained(timeout_s=30)
             wait_for(lambda: len(collector.entries()) == 5, 30, "5 entries after the outage")
