@@ -37,7 +37,7 @@ class Received:
 def sort_into(batch: Batch, item: Received) -> None:
     """Validate one message and put it where it belongs in the batch."""
     try:
-        _, message = parse_message(item.topic, item.payload)
+        where, message = parse_message(item.topic, item.payload)
     except WireError as exc:
         batch.dead_letters.append(DeadLetter(item.topic, item.payload, str(exc)))
         log.warning("event=dead_letter topic=%s reason=%s", item.topic, exc)
@@ -47,7 +47,7 @@ def sort_into(batch: Batch, item: Received) -> None:
     elif isinstance(message, Alert):
         batch.alerts.append(message)
     elif isinstance(message, Status):
-        batch.statuses.append(message)
+        batch.statuses.append((where, message))
     elif isinstance(message, Birth):
         batch.births.append(message)
     elif isinstance(message, Health):
@@ -158,7 +158,7 @@ class Ingest:
             items = self._next_batch()
             if not items:
                 continue
-            batch = Batch([], [], [], [], [], [])
+            batch = Batch()
             for item in items:
                 sort_into(batch, item)
             while True:

@@ -1,5 +1,5 @@
 """The collector's store: SQLite (WAL) through sqlite-utils, one writer, readers on their own
-connections. Migrations are ordered functions; ``PRAGMA user_version`` says how many ran.
+connections.
 
 The interface is narrow (``StoreWriter`` for ingest, ``StoreReader`` for the API) so that a
 PostgreSQL store can follow.
@@ -7,122 +7,17 @@ PostgreSQL store can follow.
 
 import base64
 import json
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+from edge.wire import Alert, Birth, Entry, Health, KioskState, Status, Topic, format_ts
+from server import alerts
+from server.db import Transaction, connect, migrate
 
-from edge.wire import Alert, Birth, Entry, Health, Status, format_ts
-
-
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    db.table("entries").create(
-        {
-            "event_id": str,
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "seq": int,
-            "ts": str,
-            "decision": str,
-            "temperature_c": float,
-            "threshold_c": float,
-            "skin_c": float,
-            "ambient_c": float,
-            "person_id": str,
-            "person_kind": str,
-            "round": str,
-            "device_id": str,
-            "quality_flags": str,
-            "retest_of": str,
-            "historical": int,
-            "received_at": str,
-        },
-        pk="event_id",
-    )
-    db.table("entries").create_index(["site_id", "gate_id", "ts"])
-    db.table("entries").create_index(["ts", "event_id"])
-    db.table("entries").create_index(["person_id", "ts"])
-    db.table("alerts").create(
-        {
-            "event_id": str,
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "seq": int,
-            "ts": str,
-            "alert_type": str,
-            "severity": str,
-            "entry_event_id": str,
-            "temperature_c": float,
-            "person_id": str,
-            "message": str,
-            "historical": int,
-            "status": str,
-            "received_at": str,
-        },
-        pk="event_id",
-    )
-    db.table("alerts").create_index(["site_id", "ts"])
-    db.table("kiosks").create(
-        {
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "state": str,
-            "boot": int,
-            "state_ts": str,
-            "software_version": str,
-            "config_version": str,
-            "profile_version": str,
-            "last_seen": str,
-        },
-        pk="kiosk_id",
-    )
-    db.table("health").create(
-        {"event_id": str, "kiosk_id": str, "ts": str, "payload": str, "received_at": str},
-        pk="event_id",
-    )
-    db.table("dead_letters").create(
-        {"id": int, "topic": str, "payload": bytes, "reason": str, "received_at": str},
-        pk="id",
-    )
-
-
-# Ordered; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
-
-
-def connect(path: Path) -> sqlite_utils.Database:
-    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA busy_timeout=5000")
-    return db
-
-
-def migrate(path: Path) -> int:
-    """Create or upgrade the store at ``path``; returns the schema version now in force."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = connect(path)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        current = int(db.execute("PRAGMA user_version").fetchone()[0])
-        for index, step in enumerate(MIGRATIONS[current:], start=current + 1):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                step(db)
-                db.execute(f"PRAGMA user_version={index}")
-                db.execute("COMMIT")
-            except Exception:
-                db.execute("ROLLBACK")
-                raise
-        return len(MIGRATIONS)
-    finally:
-        db.close()
+DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_DEADLINE = "11:30"
 
 
 def _now() -> str:
@@ -140,12 +35,12 @@ class DeadLetter:
 class Batch:
     """What one ingest batch writes, in one transaction."""
 
-    entries: list[Entry]
-    alerts: list[Alert]
-    statuses: list[Status]
-    births: list[Birth]
-    health: list[Health]
-    dead_letters: list[DeadLetter]
+    entries: list[Entry] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    statuses: list[tuple[Topic, Status]] = field(default_factory=list)
+    births: list[Birth] = field(default_factory=list)
+    health: list[Health] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class StoreWriter:
@@ -159,29 +54,39 @@ class StoreWriter:
     def close(self) -> None:
         self._db.close()
 
+    def last_live_id(self) -> int:
+        row = self._db.execute("SELECT max(id) FROM live_events").fetchone()
+        return int(row[0] or 0)
+
     def write(self, batch: Batch) -> None:
         """Commit a batch; duplicates (same event_id) are ignored, first one wins."""
         received_at = _now()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with Transaction(self._db) as db:
+            sites = {e.site_id for e in batch.entries} | {b.site_id for b in batch.births}
+            sites |= {t.site_id for t, _ in batch.statuses}
+            if sites:
+                db.table("sites").insert_all(
+                    [
+                        {
+                            "site_id": s,
+                            "name": s,
+                            "district": "",
+                            "tz": DEFAULT_TZ,
+                            "deadline": DEFAULT_DEADLINE,
+                        }
+                        for s in sorted(sites)
+                    ],
+                    ignore=True,
+                )
             if batch.entries:
-                self._db.table("entries").insert_all(
+                db.table("entries").insert_all(
                     [_entry_row(e, received_at) for e in batch.entries], ignore=True
                 )
+                for entry in batch.entries:
+                    if entry.retest_of is not None:
+                        self._note_retest(entry, received_at)
             if batch.alerts:
-                self._db.table("alerts").insert_all(
-                    [_alert_row(a, received_at) for a in batch.alerts], ignore=True
-                )
-            for status in batch.statuses:
-                self._upsert_kiosk(
-                    status.kiosk_id,
-                    {
-                        "state": status.state.value,
-                        "boot": status.boot,
-                        "state_ts": format_ts(status.ts),
-                    },
-                    received_at,
-                )
+                self._insert_alerts(batch.alerts, received_at)
             for birth in batch.births:
                 self._upsert_kiosk(
                     birth.kiosk_id,
@@ -195,8 +100,10 @@ class StoreWriter:
                     },
                     received_at,
                 )
+            for where, status in batch.statuses:
+                self._apply_status(where, status, received_at)
             if batch.health:
-                self._db.table("health").insert_all(
+                db.table("health").insert_all(
                     [
                         {
                             "event_id": h.event_id,
@@ -210,7 +117,7 @@ class StoreWriter:
                     ignore=True,
                 )
             if batch.dead_letters:
-                self._db.table("dead_letters").insert_all(
+                db.table("dead_letters").insert_all(
                     [
                         {
                             "topic": d.topic,
@@ -221,10 +128,78 @@ class StoreWriter:
                         for d in batch.dead_letters
                     ]
                 )
-            self._db.execute("COMMIT")
-        except Exception:
-            self._db.execute("ROLLBACK")
-            raise
+
+    def _insert_alerts(self, batch_alerts: list[Alert], received_at: str) -> None:
+        ids = [a.event_id for a in batch_alerts]
+        known = {
+            r[0]
+            for r in self._db.execute(
+                f"SELECT event_id FROM alerts WHERE event_id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        }
+        for alert in batch_alerts:
+            if alert.event_id in known:
+                continue
+            known.add(alert.event_id)
+            self._db.table("alerts").insert(_alert_row(alert, received_at))
+            alerts.audit(
+                self._db, alert.event_id, "raised", alert.kiosk_id, received_at, alert.message
+            )
+            alerts.announce(self._db, alert.event_id, "alert.raised", received_at)
+
+    def _note_retest(self, entry: Entry, received_at: str) -> None:
+        """A re-test at the kiosk is added to the first measurement's alert, for the guard."""
+        row = self._db.execute(
+            "SELECT event_id FROM alerts WHERE entry_event_id = ?", [entry.retest_of]
+        ).fetchone()
+        if row is None:
+            return
+        temperature = (
+            "no valid reading" if entry.temperature_c is None else f"{entry.temperature_c:.1f} ℃"
+        )
+        alerts.audit(
+            self._db,
+            row[0],
+            f"retest_{entry.decision.value}",
+            entry.kiosk_id,
+            received_at,
+            temperature,
+        )
+        alerts.announce(self._db, row[0], "alert.retest", received_at)
+
+    def _apply_status(self, where: Topic, status: Status, received_at: str) -> None:
+        previous = self._db.execute(
+            "SELECT state FROM kiosks WHERE kiosk_id = ?", [status.kiosk_id]
+        ).fetchone()
+        self._upsert_kiosk(
+            status.kiosk_id,
+            {
+                "site_id": where.site_id,
+                "gate_id": where.gate_id,
+                "state": status.state.value,
+                "boot": status.boot,
+                "state_ts": format_ts(status.ts),
+            },
+            received_at,
+        )
+        if status.state is KioskState.OFFLINE:
+            alerts.raise_kiosk_offline(
+                self._db, status.kiosk_id, where.site_id, where.gate_id, received_at
+            )
+        else:
+            alerts.clear_kiosk_offline(self._db, status.kiosk_id, received_at)
+        if previous is None or previous[0] != status.state.value:
+            alerts.live_event(
+                self._db,
+                received_at,
+                "kiosk.status",
+                where.site_id,
+                {
+                    "kiosk_id": status.kiosk_id,
+                    "gate_id": where.gate_id,
+                    "state": status.state.value,
+                },
+            )
 
     def _upsert_kiosk(self, kiosk_id: str, values: dict[str, Any], received_at: str) -> None:
         row = {"kiosk_id": kiosk_id, "last_seen": received_at, **values}

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from server.api import alerts, entries, errors, kiosks
-from server.store import migrate
+from server.db import migrate
 
 
 def create_app(store_path: Path, ingest: Any | None = None) -> FastAPI:
