@@ -10,6 +10,7 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -63,6 +64,7 @@ class Ingest:
         self._stopping = threading.Event()
         self.connected = threading.Event()
         self.stored_batches = 0
+        self.on_commit: Callable[[], None] = lambda: None
         self._writer_thread = threading.Thread(target=self._write_loop, name="ingest-writer")
         self._client = self._make_client()
 
@@ -173,3 +175,4 @@ class Ingest:
                 if item.qos > 0:
                     self._client.ack(item.mid, item.qos)
             self.stored_batches += 1
+            self.on_commit()

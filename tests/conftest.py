@@ -44,13 +44,23 @@ class Collector:
 
     base_url: str
     store_path: Path
+    config_path: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    tokens: dict[str, str]
 
-    def get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.base_url}{path}", params=params, timeout=5)
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, path: str, role: str = "admin", **params: Any) -> Any:
+        response = httpx.get(
+            f"{self.base_url}{path}", params=params, headers=self.headers(role), timeout=5
+        )
         response.raise_for_status()
         return response.json()
+
+    def post(self, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{self.base_url}{path}", headers=self.headers(role), timeout=5, **kwargs)
 
     def entries(self, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -63,6 +73,32 @@ class Collector:
             cursor = page["next_cursor"]
             if cursor is None:
                 return items
+
+
+ROLES = ("viewer", "guard", "admin")
+
+
+def create_token(config: Path, role: str, name: str) -> str:
+    """A token made the way an administrator makes one: ``tempgate-server token create``."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "token",
+            "create",
+            "--config",
+            str(config),
+            "--role",
+            role,
+            "--name",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -85,6 +121,7 @@ def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
         f'[mqtt]\nport = {mosquitto.port}\nclient_id = "test-collector"\n'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
     )
+    tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
     log_path = tmp_path / "collector.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -92,7 +129,9 @@ def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    running = Collector(f"http://127.0.0.1:{http_port}", store_path, process, log_path)
+    running = Collector(
+        f"http://127.0.0.1:{http_port}", store_path, config, process, log_path, tokens
+    )
 
     def healthy() -> bool:
         assert process.poll() is None, log_path.read_text()
