@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from edge.broker import Broker, free_port, mosquitto_binary, start_mosquitto
+from edge.config import KioskConfig, parse_config
 
 REQUIRE_ALL = os.environ.get("TEMPGATE_REQUIRE_ALL") == "1"
 
@@ -59,8 +60,11 @@ class Collector:
         response.raise_for_status()
         return response.json()
 
-    def post(self, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
-        return httpx.post(f"{self.base_url}{path}", headers=self.headers(role), timeout=5, **kwargs)
+    def post(
+        self, path: str, role: str = "admin", content_type: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = self.headers(role) | ({"Content-Type": content_type} if content_type else {})
+        return httpx.post(f"{self.base_url}{path}", headers=headers, timeout=5, **kwargs)
 
     def entries(self, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -76,6 +80,33 @@ class Collector:
 
 
 ROLES = ("viewer", "guard", "admin")
+
+
+def kiosk_config(
+    tmp_path: Path,
+    broker: Broker,
+    gate: str,
+    historical_after_s: float = 60,
+    site: str = "school-1",
+) -> KioskConfig:
+    """A kiosk config for a test: its own ledger file, the test's broker."""
+    text = f"""
+[kiosk]
+id = "{site}-{gate}-1"
+site = "{site}"
+gate = "{gate}"
+[mqtt]
+port = {broker.port}
+reconnect_min_s = 1
+reconnect_max_s = 1
+[ledger]
+path = "{tmp_path / f"ledger-{site}-{gate}.sqlite"}"
+historical_after_s = {historical_after_s}
+[[devices]]
+id = "thermo-1"
+model = "simulated-point"
+"""
+    return parse_config(text, tmp_path / "kiosk.toml")
 
 
 def create_token(config: Path, role: str, name: str) -> str:
