@@ -66,6 +66,11 @@ class Collector:
         headers = self.headers(role) | ({"Content-Type": content_type} if content_type else {})
         return httpx.post(f"{self.base_url}{path}", headers=headers, timeout=5, **kwargs)
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
     def entries(self, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor = None
@@ -142,18 +147,18 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
-@pytest.fixture
-def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
-    """The collector process subscribed to the test's broker, serving its API."""
+def start_collector(work_dir: Path, broker: Broker) -> Collector:
+    """Start ``tempgate-server run`` on the broker, with a token for each role."""
+    work_dir.mkdir(parents=True, exist_ok=True)
     http_port = free_port()
-    store_path = tmp_path / "collector.sqlite"
-    config = tmp_path / "server.toml"
+    store_path = work_dir / "collector.sqlite"
+    config = work_dir / "server.toml"
     config.write_text(
-        f'[mqtt]\nport = {mosquitto.port}\nclient_id = "test-collector"\n'
+        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
-    log_path = tmp_path / "collector.log"
+    log_path = work_dir / "collector.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "run", "--config", str(config)],
@@ -173,7 +178,17 @@ def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
 
     try:
         wait_for(healthy, 30, "the collector to connect")
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@pytest.fixture
+def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
+    """The collector process subscribed to the test's broker, serving its API."""
+    running = start_collector(tmp_path, mosquitto)
+    try:
         yield running
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        running.stop()
