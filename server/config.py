@@ -40,7 +40,7 @@ class HttpSection(_Section):
 
 class IngestSection(_Section):
     batch_max: int = Field(default=500, ge=1, le=10_000)
-    batch_wait_ms: int = Field(default=50, ge=0, le=5_000)
+    batch_wait_ms: int = Field(default=0, ge=0, le=5_000)
 
 
 class ServerConfig(_Section):
