@@ -27,6 +27,11 @@ class MqttSection(_Section):
     password: str | None = None
     ca_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5)
+    shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Subscribe as $share/<group>/… so several collectors split the stream.",
+    )
 
 
 class StoreSection(_Section):

@@ -24,7 +24,7 @@ from server.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
-# Shared-subscription ready: several collectors can take "$share/collectors/" + this filter.
+# With [mqtt] shared_group set, several collectors share this filter ($share/<group>/…).
 SUBSCRIPTION = subscription()
 
 
@@ -117,7 +117,8 @@ class Ingest:
         if reason_code.is_failure:
             log.error("event=mqtt_refused reason=%s", reason_code)
             return
-        client.subscribe(SUBSCRIPTION, qos=1)
+        group = self._config.mqtt.shared_group
+        client.subscribe(f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION, qos=1)
         self.connected.set()
         log.info("event=mqtt_connected session_present=%s", flags.session_present)
 
