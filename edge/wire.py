@@ -219,6 +219,10 @@ class Health(_Event):
     uptime_s: float = Field(ge=0)
     outbox_pending: int = Field(ge=0)
     disk_free_mb: float = Field(ge=0)
+    ledger_used_fraction: float = Field(default=0.0, ge=0)
+    refused_decisions: int = Field(
+        default=0, ge=0, description="Passages that could not be recorded (ledger full)."
+    )
     devices: tuple[DeviceHealth, ...] = ()
 
 
