@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.broker import Broker, free_port, mosquitto_binary, start_mosquitto
 from edge.config import KioskConfig, parse_config
@@ -147,6 +149,17 @@ def create_token(config: Path, role: str, name: str) -> str:
         check=True,
     )
     return result.stdout.strip()
+
+
+def publish_raw(broker: Broker, items: list[tuple[str, bytes]]) -> None:
+    """Publish payloads as some MQTT client would, bypassing the kiosk (QoS 1)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hostile-test")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    for topic, payload in items:
+        client.publish(topic, payload, qos=1).wait_for_publish(timeout=5)
+    client.disconnect()
+    client.loop_stop()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
