@@ -181,14 +181,15 @@ def spawn_collector(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def start_collector(work_dir: Path, broker: Broker) -> Collector:
-    """Start ``tempgate-server run`` on the broker, with a token for each role."""
+def start_collector(work_dir: Path, broker: Broker, mqtt_lines: str = "") -> Collector:
+    """Start ``tempgate-server run`` on the broker, with a token for each role; ``mqtt_lines``
+    go into its [mqtt] section (credentials, TLS)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     http_port = free_port()
     store_path = work_dir / "collector.sqlite"
     config = work_dir / "server.toml"
     config.write_text(
-        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n'
+        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n{mqtt_lines}'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
