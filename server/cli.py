@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args.config)
     if config is None:
         return 2
-    app = create_app(config.store.path, Ingest(config))
+    app = create_app(config.store.path, Ingest(config), config.api.auth_failures_per_minute)
     uvicorn.run(app, host=config.http.host, port=config.http.port, log_level="warning")
     return 0
 
@@ -101,6 +101,24 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def purge_now(args: argparse.Namespace) -> int:
+    from edge.wire import now_utc
+    from server.db import connect, migrate
+    from server.retention import purge
+
+    config = _config(args.config)
+    if config is None:
+        return 2
+    migrate(config.store.path)
+    db = connect(config.store.path)
+    try:
+        counts = purge(db, now_utc(), args.days or config.retention.days)
+    finally:
+        db.close()
+    print(" ".join(f"{table}={n}" for table, n in counts.items()))
+    return 0
+
+
 def broker_config(args: argparse.Namespace) -> int:
     from server.broker_config import BrokerConfigError, TlsFiles, write_broker_config
 
@@ -156,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_parser.add_argument("--format", default="json", choices=["json", "csv", "xlsx", "html"])
     report_parser.add_argument("--out", type=Path, help="write here instead of stdout")
     report_parser.set_defaults(handler=report)
+
+    purge_parser = sub.add_parser("purge", help="apply retention now (it also runs daily)")
+    purge_parser.add_argument("--config", type=Path, required=True, help="server TOML file")
+    purge_parser.add_argument("--days", type=int, help="override [retention] days")
+    purge_parser.set_defaults(handler=purge_now)
 
     broker = sub.add_parser("broker-config", help="mosquitto config, passwords and ACL for a site")
     broker.add_argument(

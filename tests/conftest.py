@@ -181,7 +181,9 @@ def spawn_collector(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def start_collector(work_dir: Path, broker: Broker, mqtt_lines: str = "") -> Collector:
+def start_collector(
+    work_dir: Path, broker: Broker, mqtt_lines: str = "", auth_failures_per_minute: int = 100_000
+) -> Collector:
     """Start ``tempgate-server run`` on the broker, with a token for each role; ``mqtt_lines``
     go into its [mqtt] section (credentials, TLS)."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -191,6 +193,7 @@ def start_collector(work_dir: Path, broker: Broker, mqtt_lines: str = "") -> Col
     config.write_text(
         f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n{mqtt_lines}'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
+        f"[api]\nauth_failures_per_minute = {auth_failures_per_minute}\n"
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
     log_path = work_dir / "collector.log"
