@@ -124,6 +124,8 @@ def conf_text(
         # The collector acknowledges after its batch commits: let batches grow past 20.
         "max_inflight_messages 1000",
         "max_queued_messages 1000000",
+        # Payloads are small JSON; refuse a flood at the door (the collector's own limit is 64 KiB).
+        "max_packet_size 262144",
         "log_dest stderr",
         "",
         f"listener {port} {bind}",

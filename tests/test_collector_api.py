@@ -332,20 +332,22 @@ def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
             ),
             ("tempgate/v1/school-1/north/entry", json.dumps({**payload, "schema": 9}).encode()),
             ("tempgate/v1/school-1/north/entry", json.dumps(payload).encode()),
+            ("tempgate/v1/school-1/north/entry", b'{"pad": "' + b"x" * 100_000 + b'"}'),
         ],
     )
     from server.db import connect
 
     db = connect(collector.store_path)
     wait_for(
-        lambda: db.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 3,
+        lambda: db.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 4,
         10,
-        "three dead letters",
+        "four dead letters",
     )
     reasons = [r[0] for r in db.execute("SELECT reason FROM dead_letters ORDER BY id").fetchall()]
     assert "not JSON" in reasons[0]
     assert "temperature_c" in reasons[1]
     assert "schema 9" in reasons[2]
+    assert "limit 65536" in reasons[3]
     assert len(collector.entries()) == 1
     # Ingest carries on after all of it.
     kiosk = open_kiosk(tmp_path, mosquitto, gate="south")
