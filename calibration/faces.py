@@ -1,0 +1,289 @@
+"""Faces in a thermal frame (no visible camera): find, choose, measure, and judge quality.
+
+Skin is the one large surface well above room temperature and below ~42 ℃. The finder
+thresholds the frame into skin / not skin, labels the connected regions (OpenCV), drops regions
+next to anything hotter than skin (a cup, a lamp and their blurred rims) and regions that are
+not face-shaped, and takes the largest remaining one: one person at a time, the nearest face is
+the biggest. Rows much narrower than the widest one are the neck and are cut off the box.
+
+Measurements are small-region statistics (the mean of the hottest few pixels, as ``canthi4Max``
+in the FDA/UMD data), never a single hot pixel, which is mostly noise at 0.05 ℃ per pixel.
+"""
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from calibration.quality import Quality
+
+FloatFrame = npt.NDArray[np.float32]
+FACE_WIDTH_M = 0.16  # adult face width used to turn face pixels into distance
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """Thresholds for finding and judging faces (℃, pixels, fractions of the face box).
+
+    ``min_contrast_c``: skin is at least this much above the ambient air.
+    ``skin_max_c``: nothing on a living face is hotter; hotter pixels are objects.
+    ``min_face_px``: fewer skin pixels than this cannot resolve the inner canthi.
+    ``max_asymmetry_c``: left and right canthus regions differing by more → not frontal.
+    ``hfov_deg``: the camera's horizontal field of view, to estimate distance (None: unknown).
+    ``top_k``: how many of the hottest pixels a "maximum" averages.
+    """
+
+    min_contrast_c: float = 2.5
+    skin_floor_c: float = 28.0
+    skin_max_c: float = 42.0
+    min_blob_px: int = 6
+    min_face_px: int = 100
+    max_asymmetry_c: float = 0.6
+    neck_width_fraction: float = 0.6
+    glasses_fraction: float = 0.12
+    mask_fraction: float = 0.75
+    hfov_deg: float | None = None
+    top_k: int = 4
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face box in pixels: columns ``x .. x+w-1``, rows ``y .. y+h-1``."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self.x + (self.w - 1) / 2.0, self.y + (self.h - 1) / 2.0
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+
+@dataclass(frozen=True)
+class FaceMeasurement:
+    """One frame's measurement of the chosen face. Temperatures are as read from the frame
+    (℃, before blackbody offset and emissivity); NaN where the region was not measurable."""
+
+    box: FaceBox
+    pixels: int
+    skin_face_max_c: float
+    skin_canthus_max_c: float
+    skin_forehead_c: float
+    distance_m: float
+    flags: frozenset[Quality]
+
+
+def _top_mean(values: FloatFrame, k: int) -> float:
+    """Mean of the ``k`` largest values (all of them if fewer); NaN when empty."""
+    flat = values.ravel()
+    if flat.size == 0:
+        return math.nan
+    if flat.size <= k:
+        return float(flat.mean())
+    return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
+
+
+def skin_mask(frame_c: FloatFrame, ambient_c: float, config: FaceConfig) -> npt.NDArray[np.uint8]:
+    """1 where a pixel could be skin, else 0 (uint8, for OpenCV)."""
+    low_c = max(ambient_c + config.min_contrast_c, config.skin_floor_c)
+    mask: npt.NDArray[np.uint8] = (
+        (frame_c >= np.float32(low_c)) & (frame_c <= np.float32(config.skin_max_c))
+    ).view(np.uint8)
+    return mask
+
+
+@dataclass(frozen=True)
+class _Blob:
+    label: int
+    x: int
+    y: int
+    w: int
+    h: int
+    area: int
+
+
+def face_candidates(
+    frame_c: FloatFrame,
+    ambient_c: float,
+    config: FaceConfig,
+    exclude: tuple[FaceBox, ...] = (),
+) -> tuple[npt.NDArray[np.int32], list[_Blob]]:
+    """Label image and the face-like skin regions, largest first.
+
+    Rejected: regions smaller than ``min_blob_px``; regions touching anything hotter than
+    ``skin_max_c`` (a hot cup's rim is skin-warm where it blurs into the wall); regions too
+    sparse or too elongated to be a face. ``exclude`` boxes (the blackbody, with a pixel of
+    margin) are never skin: a 35 ℃ reference patch is otherwise a perfect little face.
+    """
+    mask = skin_mask(frame_c, ambient_c, config)
+    for box in exclude:
+        mask[max(0, box.y - 1) : box.y + box.h + 1, max(0, box.x - 1) : box.x + box.w + 1] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    hot = (frame_c > np.float32(config.skin_max_c)).view(np.uint8)
+    near_hot_labels: set[int] = set()
+    if hot.any():
+        halo = cv2.dilate(hot, np.ones((3, 3), np.uint8))
+        near_hot_labels = {int(v) for v in np.unique(labels[halo.astype(bool)])}
+    blobs = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area < config.min_blob_px or label in near_hot_labels:
+            continue
+        fill = area / float(w * h)
+        aspect = h / float(w)
+        if fill < 0.2 or not 0.2 <= aspect <= 3.5:
+            continue
+        blobs.append(_Blob(label, x, y, w, h, area))
+    blobs.sort(key=lambda b: b.area, reverse=True)
+    return labels.astype(np.int32), blobs
+
+
+def _same_face(first: _Blob, other: _Blob) -> bool:
+    """Whether ``other`` is another piece of the face ``first`` belongs to: glasses (cold
+    lenses) or a cool mask split one face into pieces stacked above each other."""
+    centre_x = other.x + other.w / 2.0
+    if not first.x <= centre_x <= first.x + first.w:
+        return False
+    gap = max(other.y - (first.y + first.h), first.y - (other.y + other.h), 0)
+    return gap <= 0.5 * first.w
+
+
+def _face_rows(region: npt.NDArray[np.bool_], fraction: float) -> tuple[int, int]:
+    """First and last row (inclusive) of the face within the merged region's box.
+
+    Rows are judged by their span (first to last skin pixel), so cold lenses inside a row do
+    not make it narrow. Around the widest row, rows stay in while they are at least
+    ``fraction`` of its span or empty (the gap left by lenses); the neck, narrower, is cut.
+    """
+    any_skin: npt.NDArray[np.bool_] = np.asarray(region.any(axis=1))
+    first = np.argmax(region, axis=1)
+    last = region.shape[1] - 1 - np.argmax(region[:, ::-1], axis=1)
+    spans = np.where(any_skin, last - first + 1, 0)
+    widest = int(np.argmax(spans))
+    keep = (spans >= fraction * spans[widest]) | ~any_skin
+    top = widest
+    while top > 0 and keep[top - 1]:
+        top -= 1
+    bottom = widest
+    while bottom < keep.size - 1 and keep[bottom + 1]:
+        bottom += 1
+    while not any_skin[top]:
+        top += 1
+    while not any_skin[bottom]:
+        bottom -= 1
+    return top, bottom
+
+
+def _hole_fraction(region: npt.NDArray[np.bool_]) -> float:
+    """Share of the pixels between each row's first and last skin pixel that are not skin."""
+    any_skin = region.any(axis=1)
+    if not any_skin.any():
+        return 0.0
+    first = np.argmax(region, axis=1)
+    last = region.shape[1] - 1 - np.argmax(region[:, ::-1], axis=1)
+    spans = np.where(any_skin, last - first + 1, 0)
+    total = int(spans.sum())
+    return 1.0 - int(region.sum()) / total if total else 0.0
+
+
+def measure_face(
+    frame_c: FloatFrame,
+    ambient_c: float,
+    config: FaceConfig = FaceConfig(),
+    exclude: tuple[FaceBox, ...] = (),
+) -> FaceMeasurement | None:
+    """Find the person being screened and measure them; None when there is no face.
+
+    ``exclude``: boxes that are never a face (the blackbody).
+    """
+    labels, blobs = face_candidates(frame_c, ambient_c, config, exclude)
+    if not blobs:
+        return None
+    pieces = [blobs[0]] + [b for b in blobs[1:] if _same_face(blobs[0], b)]
+    x0 = min(b.x for b in pieces)
+    y0 = min(b.y for b in pieces)
+    x1 = max(b.x + b.w for b in pieces)
+    y1 = max(b.y + b.h for b in pieces)
+    in_blob = np.isin(labels[y0:y1, x0:x1], [b.label for b in pieces])
+    blob = _Blob(label=pieces[0].label, x=x0, y=y0, w=x1 - x0, h=y1 - y0, area=0)
+    top, bottom = _face_rows(in_blob, config.neck_width_fraction)
+    face = in_blob[top : bottom + 1]
+    columns = np.flatnonzero(face.any(axis=0))
+    left, right = int(columns[0]), int(columns[-1])
+    face = face[:, left : right + 1]
+    box = FaceBox(x=blob.x + left, y=blob.y + top, w=right - left + 1, h=bottom - top + 1)
+    pixels_c = frame_c[box.y : box.y + box.h, box.x : box.x + box.w]
+    k = config.top_k
+    flags: set[Quality] = set()
+    n_pixels = int(face.sum())
+    if n_pixels < config.min_face_px:
+        flags.add(Quality.TOO_FEW_PIXELS)
+    height, width = frame_c.shape
+    if box.x == 0 or box.y == 0 or box.x + box.w >= width or box.y + box.h >= height:
+        flags.add(Quality.PARTLY_OUT_OF_FRAME)
+
+    skin_values = pixels_c[face]
+    face_max_c = _top_mean(skin_values, k)
+
+    # The inner canthi are the hottest spot of the upper face (above the mouth, whose breath
+    # or mask can be warm): search the upper 60 % of the box.
+    upper_rows = max(1, round(0.6 * box.h))
+    upper = np.where(face[:upper_rows], pixels_c[:upper_rows], -np.inf)
+    hottest = int(np.argmax(upper))
+    eye_row = hottest // box.w
+    band = max(1, round(0.08 * box.h))
+    eye_lo, eye_hi = max(0, eye_row - band), min(box.h, eye_row + band + 1)
+    eye_skin = face[eye_lo:eye_hi]
+    eye_values = pixels_c[eye_lo:eye_hi]
+    canthus_c = _top_mean(eye_values[eye_skin], k)
+
+    # Frontal: both canthus regions (left and right of the face centre) equally warm.
+    middle = box.w // 2
+    left_c = _top_mean(eye_values[:, :middle][eye_skin[:, :middle]], max(1, k // 2))
+    right_c = _top_mean(eye_values[:, middle:][eye_skin[:, middle:]], max(1, k // 2))
+    if math.isnan(left_c) or math.isnan(right_c) or abs(left_c - right_c) > config.max_asymmetry_c:
+        flags.add(Quality.NOT_FRONTAL)
+
+    # Glasses: LWIR does not pass glass, so lenses are cold holes inside the upper face.
+    if _hole_fraction(face[:upper_rows]) > config.glasses_fraction:
+        flags.add(Quality.GLASSES)
+
+    # Forehead: skin above the eye band. Its gap to the canthi widens after cold exposure.
+    forehead_hi = max(0, eye_lo - band)
+    forehead = face[:forehead_hi]
+    forehead_c = _top_mean(pixels_c[:forehead_hi][forehead], k)
+    if forehead_hi > 0 and forehead.size and float(forehead.mean()) < 0.5:
+        flags.add(Quality.HAIR)
+
+    # Mask: the lower face reads much cooler than the cheeks (or is not skin at all).
+    cheek_c = float(np.median(eye_values[eye_skin])) if eye_skin.any() else math.nan
+    # The mouth sits about a third of a face width below the inner canthi.
+    mouth_y0 = box.y + eye_row + max(1, round(0.25 * box.w))
+    mouth_y1 = min(height, box.y + eye_row + max(2, round(0.5 * box.w)))
+    mouth_x0 = box.x + round(0.25 * box.w)
+    mouth_x1 = box.x + max(round(0.25 * box.w) + 1, round(0.75 * box.w))
+    mouth = frame_c[mouth_y0:mouth_y1, mouth_x0:mouth_x1]
+    if mouth.size and not math.isnan(cheek_c):
+        mouth_c = float(np.median(mouth))
+        if mouth_c < ambient_c + config.mask_fraction * (cheek_c - ambient_c):
+            flags.add(Quality.MASK)
+
+    distance_m = math.nan
+    if config.hfov_deg is not None:
+        focal_px = (width / 2.0) / math.tan(math.radians(config.hfov_deg) / 2.0)
+        distance_m = focal_px * FACE_WIDTH_M / box.w
+    return FaceMeasurement(
+        box=box,
+        pixels=n_pixels,
+        skin_face_max_c=face_max_c,
+        skin_canthus_max_c=canthus_c,
+        skin_forehead_c=forehead_c,
+        distance_m=distance_m,
+        flags=frozenset(flags),
+    )
