@@ -1,0 +1,265 @@
+"""Frames → one passage estimate: the per-frame pipeline and the fusion of a passage's frames.
+
+Per frame (``process_frame``): raw → apparent ℃, blackbody reading, face measurement.
+Per passage (``fuse_passage``): keep the frames of good quality, take a high robust statistic of
+each feature over them, correct by the blackbody offset and emissivity, run the core model,
+and attach an uncertainty, a confidence and the quality flags that explain them.
+
+Why a *high* statistic (the mean of the upper half of the frames): almost everything that goes
+wrong in a thermal face measurement — a blink, a turned head, motion blur, a distant frame —
+reads *low*. Averaging all frames would bias toward "normal", the known failure of kiosks.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from calibration.blackbody import BlackbodyConfig, BlackbodyReading, passage_offset, read_blackbody
+from calibration.core import CoreProfile, SkinFeatures, estimate_core
+from calibration.faces import FaceBox, FaceConfig, FaceMeasurement, measure_face
+from calibration.quality import BLOCKING, Quality
+from calibration.radiometry import CELSIUS, Radiometry, apparent_c, object_c
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything the frame pipeline and the fusion need besides the profile.
+
+    ``no_blackbody_sd_c``: extra 1-σ uncertainty without a usable blackbody. Vendors claim
+    ±0.5 ℃ without and ±0.3 ℃ with one; √(0.5² − 0.3²) = 0.4 ℃ is the reference's share.
+    ``max_move_fraction``: face-centre movement between frames, as a fraction of face width,
+    beyond which the frame is ``moving``.
+    ``cold_gap_c`` (+ ``cold_gap_per_c`` per ℃ of ambient below ``cold_gap_ref_ambient_c``):
+    the largest face-max-to-forehead gap of an acclimatised person. In the FDA/UMD data
+    (20–29 ℃ rooms) the 99.5th percentile of T_Max − T_FH_Max is 2.05 ℃; after cold exposure
+    the forehead cools far more than the canthi (−2.8 vs −0.6 ℃, TVST face-cooling study).
+    """
+
+    radiometry: Radiometry = CELSIUS
+    faces: FaceConfig = field(default_factory=FaceConfig)
+    blackbody: BlackbodyConfig | None = None
+    min_good_frames: int = 3
+    max_move_fraction: float = 0.15
+    no_blackbody_sd_c: float = 0.4
+    cold_gap_c: float = 2.2
+    cold_gap_per_c: float = 0.05
+    cold_gap_ref_ambient_c: float = 24.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame yielded. ``face`` None: no face in view."""
+
+    t_s: float
+    face: FaceMeasurement | None
+    blackbody: BlackbodyReading | None
+
+
+def process_frame(
+    frame: npt.NDArray[np.generic], t_s: float, ambient_c: float, config: PipelineConfig
+) -> FrameResult:
+    """Run the per-frame pipeline on one raw (or ℃) frame."""
+    frame_c = apparent_c(frame, config.radiometry)
+    reading = None
+    exclude: tuple[FaceBox, ...] = ()
+    if config.blackbody is not None:
+        bb = config.blackbody
+        reading = read_blackbody(frame_c, bb)
+        exclude = (FaceBox(bb.x, bb.y, bb.w, bb.h),)
+    face = measure_face(frame_c, ambient_c, config.faces, exclude)
+    return FrameResult(t_s=t_s, face=face, blackbody=reading)
+
+
+@dataclass(frozen=True)
+class PassageEstimate:
+    """One person's passage in front of the camera, fused into one estimate.
+
+    Skin temperatures are corrected (blackbody offset, emissivity), in ℃; NaN if unknown.
+    ``uncertainty_c`` is 1 σ. ``confidence`` in [0, 1]: the share of frames that were usable
+    times the share of the uncertainty that is the model's own (1 = as good as the profile's
+    cross-validation). ``quality`` explains everything that lowered it.
+    """
+
+    t_start_s: float
+    t_end_s: float
+    face_box: FaceBox | None
+    skin_face_max_c: float
+    skin_canthus_max_c: float
+    skin_forehead_c: float
+    ambient_c: float
+    distance_m: float
+    core_c: float
+    uncertainty_c: float
+    confidence: float
+    quality: frozenset[Quality]
+    frames: int
+    good_frames: int
+
+
+def _moving(faces: Sequence[FaceMeasurement | None], limit: float) -> list[bool]:
+    """Per frame: did the face centre move more than ``limit`` face widths since the last?"""
+    moving = [False] * len(faces)
+    previous: FaceMeasurement | None = None
+    for i, face in enumerate(faces):
+        if face is not None and previous is not None:
+            (x0, y0), (x1, y1) = previous.box.centre, face.box.centre
+            if math.hypot(x1 - x0, y1 - y0) > limit * max(face.box.w, 1):
+                moving[i] = True
+        previous = face
+    return moving
+
+
+def _upper_half_mean(values: npt.NDArray[np.float64]) -> float:
+    known = values[~np.isnan(values)]
+    if known.size == 0:
+        return math.nan
+    return float(known[known >= np.median(known)].mean())
+
+
+def fuse_passage(
+    frames: Sequence[FrameResult],
+    *,
+    ambient_c: float,
+    profile: CoreProfile,
+    config: PipelineConfig,
+    distance_m: float = math.nan,
+) -> PassageEstimate:
+    """Fuse the frames of one passage. ``distance_m``: from a range sensor if the kiosk has
+    one; otherwise the face-size estimate is used (needs ``faces.hfov_deg``)."""
+    if not frames:
+        raise ValueError("a passage needs at least one frame")
+    t_start_s, t_end_s = frames[0].t_s, frames[-1].t_s
+    faces = [f.face for f in frames]
+    moving = _moving(faces, config.max_move_fraction)
+    with_face = [i for i, face in enumerate(faces) if face is not None]
+    quality: set[Quality] = set()
+    if not with_face:
+        return PassageEstimate(
+            t_start_s=t_start_s,
+            t_end_s=t_end_s,
+            face_box=None,
+            skin_face_max_c=math.nan,
+            skin_canthus_max_c=math.nan,
+            skin_forehead_c=math.nan,
+            ambient_c=ambient_c,
+            distance_m=distance_m,
+            core_c=math.nan,
+            uncertainty_c=math.nan,
+            confidence=0.0,
+            quality=frozenset({Quality.NO_FACE}),
+            frames=len(frames),
+            good_frames=0,
+        )
+    good = [
+        i
+        for i in with_face
+        if not moving[i] and (faces_i := faces[i]) is not None and not faces_i.flags & BLOCKING
+    ]
+    chosen = good
+    if len(good) < config.min_good_frames:
+        # Too few clean frames: say why (the flags of the face frames), and still estimate
+        # from every face frame so a fever is not hidden behind a quality problem.
+        quality.add(Quality.FEW_FRAMES)
+        chosen = with_face
+        for i in with_face:
+            face = faces[i]
+            assert face is not None
+            quality |= face.flags
+            if moving[i]:
+                quality.add(Quality.MOVING)
+    else:
+        for i in good:
+            face = faces[i]
+            assert face is not None
+            quality |= face.flags  # non-blocking ones (mask, hair) are still worth reporting
+    measured = [face for i in chosen if (face := faces[i]) is not None]
+    table = np.asarray(
+        [
+            [m.skin_face_max_c, m.skin_canthus_max_c, m.skin_forehead_c, m.distance_m]
+            for m in measured
+        ],
+        dtype=np.float64,
+    )
+    face_max_c, canthus_c, forehead_c = (_upper_half_mean(table[:, j]) for j in range(3))
+    if math.isnan(distance_m):
+        known_distance = table[:, 3][~np.isnan(table[:, 3])]
+        distance_m = float(np.median(known_distance)) if known_distance.size else math.nan
+
+    offset_c, blackbody_sd_c = 0.0, config.no_blackbody_sd_c
+    if config.blackbody is None:
+        quality.add(Quality.NO_BLACKBODY)
+    else:
+        readings = [frames[i].blackbody for i in chosen]
+        reading = passage_offset([r for r in readings if r is not None], config.blackbody)
+        quality |= reading.flags
+        if not reading.flags:
+            offset_c, blackbody_sd_c = reading.offset_c, 0.0
+
+    def corrected(value_c: float) -> float:
+        if math.isnan(value_c):
+            return math.nan
+        return object_c(value_c + offset_c, config.radiometry, ambient_c)
+
+    skin = SkinFeatures(
+        skin_face_max_c=corrected(face_max_c),
+        skin_canthus_max_c=corrected(canthus_c),
+        ambient_c=ambient_c,
+        distance_m=distance_m,
+    )
+    forehead_c = corrected(forehead_c)
+    core = estimate_core(profile, skin)
+    if core.extrapolated:
+        quality.add(Quality.OUTSIDE_CALIBRATION)
+
+    gap_limit_c = config.cold_gap_c + config.cold_gap_per_c * max(
+        0.0, config.cold_gap_ref_ambient_c - ambient_c
+    )
+    if not math.isnan(forehead_c) and skin.skin_face_max_c - forehead_c > gap_limit_c:
+        quality.add(Quality.COLD_ARRIVAL)
+
+    spread_c = float(np.nanstd(table[:, 0])) if len(measured) > 1 else 0.0
+    frames_sd_c = spread_c / math.sqrt(len(measured))
+    uncertainty_c = math.sqrt(core.uncertainty_c**2 + blackbody_sd_c**2 + frames_sd_c**2)
+    usable_share = len(good) / len(with_face)
+    confidence = usable_share * (profile.residual_sd_c / uncertainty_c)
+    # The box shown is the frame with the most face pixels: the closest, clearest view.
+    best = max(measured, key=lambda m: m.pixels)
+    return PassageEstimate(
+        t_start_s=t_start_s,
+        t_end_s=t_end_s,
+        face_box=best.box,
+        skin_face_max_c=skin.skin_face_max_c,
+        skin_canthus_max_c=skin.skin_canthus_max_c,
+        skin_forehead_c=forehead_c,
+        ambient_c=ambient_c,
+        distance_m=distance_m,
+        core_c=core.core_c,
+        uncertainty_c=uncertainty_c,
+        confidence=max(0.0, min(1.0, confidence)),
+        quality=frozenset(quality),
+        frames=len(frames),
+        good_frames=len(good),
+    )
+
+
+def split_passages(results: Sequence[FrameResult], max_gap_frames: int = 2) -> list[list[int]]:
+    """Group frame indices into passages: runs of frames with a face, allowing gaps of up to
+    ``max_gap_frames`` faceless frames inside a run (a blink of the detector)."""
+    passages: list[list[int]] = []
+    current: list[int] = []
+    gap = 0
+    for i, result in enumerate(results):
+        if result.face is not None:
+            current.append(i)
+            gap = 0
+        elif current:
+            gap += 1
+            if gap > max_gap_frames:
+                passages.append(current)
+                current, gap = [], 0
+    if current:
+        passages.append(current)
+    return passages
