@@ -35,7 +35,7 @@ class FaceConfig:
     ``top_k``: how many of the hottest pixels a "maximum" averages.
     """
 
-    min_contrast_c: float = 2.5
+    min_contrast_c: float = 3.0
     skin_floor_c: float = 28.0
     skin_max_c: float = 42.0
     min_blob_px: int = 6
@@ -254,11 +254,16 @@ def measure_face(
     if _hole_fraction(face[:upper_rows]) > config.glasses_fraction:
         flags.add(Quality.GLASSES)
 
-    # Forehead: skin above the eye band. Its gap to the canthi widens after cold exposure.
-    forehead_hi = max(0, eye_lo - band)
-    forehead = face[:forehead_hi]
-    forehead_c = _top_mean(pixels_c[:forehead_hi][forehead], k)
-    if forehead_hi > 0 and forehead.size and float(forehead.mean()) < 0.5:
+    # Forehead: above the eye band, centre half of the face, read from the frame rather than
+    # the skin mask: a forehead cooled by outdoor air may be too cold to count as skin, and
+    # that is exactly what the cold-arrival check needs to see. Hair reads near ambient; the
+    # hottest few pixels are the skin under it.
+    fh_y1 = box.y + max(0, eye_lo - band)
+    fh_y0 = max(0, box.y + eye_row - round(0.45 * box.w))
+    fh_x0, fh_x1 = box.x + round(0.25 * box.w), box.x + max(1, round(0.75 * box.w))
+    forehead_c = _top_mean(frame_c[fh_y0:fh_y1, fh_x0:fh_x1], k) if fh_y1 > fh_y0 else math.nan
+    forehead = face[: max(0, eye_lo - band)]
+    if forehead.size and float(forehead.mean()) < 0.5:
         flags.add(Quality.HAIR)
 
     # Mask: the lower face reads much cooler than the cheeks (or is not skin at all).

@@ -1,9 +1,11 @@
 """Frames → one passage estimate: the per-frame pipeline and the fusion of a passage's frames.
 
-Per frame (``process_frame``): raw → apparent ℃, blackbody reading, face measurement.
+Per frame (``process_frame``): raw → apparent ℃, blackbody reading, the frame corrected by
+that frame's blackbody offset, face measurement on the corrected frame (so face finding does
+not depend on the camera's drift either).
 Per passage (``fuse_passage``): keep the frames of good quality, take a high robust statistic of
-each feature over them, correct by the blackbody offset and emissivity, run the core model,
-and attach an uncertainty, a confidence and the quality flags that explain them.
+each feature over them, correct for emissivity, run the core model, and attach an uncertainty,
+a confidence and the quality flags that explain them.
 
 Why a *high* statistic (the mean of the upper half of the frames): almost everything that goes
 wrong in a thermal face measurement — a blink, a turned head, motion blur, a distant frame —
@@ -34,8 +36,11 @@ class PipelineConfig:
     beyond which the frame is ``moving``.
     ``cold_gap_c`` (+ ``cold_gap_per_c`` per ℃ of ambient below ``cold_gap_ref_ambient_c``):
     the largest face-max-to-forehead gap of an acclimatised person. In the FDA/UMD data
-    (20–29 ℃ rooms) the 99.5th percentile of T_Max − T_FH_Max is 2.05 ℃; after cold exposure
-    the forehead cools far more than the canthi (−2.8 vs −0.6 ℃, TVST face-cooling study).
+    (20–29 ℃ rooms) the 99th percentile of T_Max − T_FH_Max is 1.85 ℃ (99.5th: 2.05 ℃);
+    after cold exposure the forehead cools far more than the canthi (−2.8 vs −0.6 ℃, TVST
+    face-cooling study). 1.9 ℃ re-measures about 1 % of acclimatised people.
+    ``person_flag_share``: glasses, mask or hair seen in at least this share of the face
+    frames are the person's, and flag the whole passage.
     """
 
     radiometry: Radiometry = CELSIUS
@@ -44,14 +49,19 @@ class PipelineConfig:
     min_good_frames: int = 3
     max_move_fraction: float = 0.15
     no_blackbody_sd_c: float = 0.4
-    cold_gap_c: float = 2.2
+    cold_gap_c: float = 1.9
     cold_gap_per_c: float = 0.05
     cold_gap_ref_ambient_c: float = 24.0
+    person_flag_share: float = 0.25
+
+
+PERSON_FLAGS = (Quality.GLASSES, Quality.MASK, Quality.HAIR)
 
 
 @dataclass(frozen=True)
 class FrameResult:
-    """What one frame yielded. ``face`` None: no face in view."""
+    """What one frame yielded. ``face`` None: no face in view. The face's temperatures are
+    already corrected by ``blackbody.offset_c`` when the reading was usable."""
 
     t_s: float
     face: FaceMeasurement | None
@@ -69,6 +79,8 @@ def process_frame(
         bb = config.blackbody
         reading = read_blackbody(frame_c, bb)
         exclude = (FaceBox(bb.x, bb.y, bb.w, bb.h),)
+        if not reading.flags:
+            frame_c = frame_c + np.float32(reading.offset_c)
     face = measure_face(frame_c, ambient_c, config.faces, exclude)
     return FrameResult(t_s=t_s, face=face, blackbody=reading)
 
@@ -170,11 +182,12 @@ def fuse_passage(
             quality |= face.flags
             if moving[i]:
                 quality.add(Quality.MOVING)
-    else:
-        for i in good:
-            face = faces[i]
-            assert face is not None
-            quality |= face.flags  # non-blocking ones (mask, hair) are still worth reporting
+    # Glasses, a mask, hair belong to the person, not to a frame: if a fair share of the
+    # frames see them, the frames that do not are the unreliable ones.
+    for flag in PERSON_FLAGS:
+        seen = sum(1 for i in with_face if (f := faces[i]) is not None and flag in f.flags)
+        if seen >= config.person_flag_share * len(with_face):
+            quality.add(flag)
     measured = [face for i in chosen if (face := faces[i]) is not None]
     table = np.asarray(
         [
@@ -188,7 +201,7 @@ def fuse_passage(
         known_distance = table[:, 3][~np.isnan(table[:, 3])]
         distance_m = float(np.median(known_distance)) if known_distance.size else math.nan
 
-    offset_c, blackbody_sd_c = 0.0, config.no_blackbody_sd_c
+    blackbody_sd_c = config.no_blackbody_sd_c
     if config.blackbody is None:
         quality.add(Quality.NO_BLACKBODY)
     else:
@@ -196,12 +209,12 @@ def fuse_passage(
         reading = passage_offset([r for r in readings if r is not None], config.blackbody)
         quality |= reading.flags
         if not reading.flags:
-            offset_c, blackbody_sd_c = reading.offset_c, 0.0
+            blackbody_sd_c = 0.0
 
     def corrected(value_c: float) -> float:
         if math.isnan(value_c):
             return math.nan
-        return object_c(value_c + offset_c, config.radiometry, ambient_c)
+        return object_c(value_c, config.radiometry, ambient_c)
 
     skin = SkinFeatures(
         skin_face_max_c=corrected(face_max_c),
