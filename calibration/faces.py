@@ -28,6 +28,7 @@ class FaceConfig:
     """Thresholds for finding and judging faces (℃, pixels, fractions of the face box).
 
     ``min_contrast_c``: skin is at least this much above the ambient air.
+    ``skin_band_c``: facial skin lies within this much of the warmest skin pixel.
     ``skin_max_c``: nothing on a living face is hotter; hotter pixels are objects.
     ``min_face_px``: fewer skin pixels than this cannot resolve the inner canthi.
     ``max_asymmetry_c``: left and right canthus regions differing by more → not frontal.
@@ -36,6 +37,7 @@ class FaceConfig:
     """
 
     min_contrast_c: float = 3.0
+    skin_band_c: float = 5.0
     skin_floor_c: float = 28.0
     skin_max_c: float = 42.0
     min_blob_px: int = 6
@@ -89,12 +91,33 @@ def _top_mean(values: FloatFrame, k: int) -> float:
     return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
 
 
-def skin_mask(frame_c: FloatFrame, ambient_c: float, config: FaceConfig) -> npt.NDArray[np.uint8]:
-    """1 where a pixel could be skin, else 0 (uint8, for OpenCV)."""
+def skin_mask(
+    frame_c: FloatFrame,
+    ambient_c: float,
+    config: FaceConfig,
+    exclude: tuple[FaceBox, ...] = (),
+) -> npt.NDArray[np.uint8]:
+    """1 where a pixel could be facial skin, else 0 (uint8, for OpenCV).
+
+    Skin is warmer than the air by ``min_contrast_c``, not hotter than ``skin_max_c``, not next
+    to anything hotter (a hot cup's blurred rim), outside ``exclude`` boxes, and within
+    ``skin_band_c`` of the warmest such pixel: a face spans a few degrees from canthi to
+    cheeks, while clothes and hair, warm enough in a warm room, are far below the canthi.
+    """
     low_c = max(ambient_c + config.min_contrast_c, config.skin_floor_c)
-    mask: npt.NDArray[np.uint8] = (
-        (frame_c >= np.float32(low_c)) & (frame_c <= np.float32(config.skin_max_c))
-    ).view(np.uint8)
+    candidate = (frame_c >= np.float32(low_c)) & (frame_c <= np.float32(config.skin_max_c))
+    hot = (frame_c > np.float32(config.skin_max_c)).view(np.uint8)
+    if hot.any():
+        halo = cv2.dilate(hot, np.ones((5, 5), np.uint8)).astype(bool)
+        candidate &= ~halo
+    for box in exclude:
+        candidate[max(0, box.y - 1) : box.y + box.h + 1, max(0, box.x - 1) : box.x + box.w + 1] = (
+            False
+        )
+    if candidate.any():
+        peak_c = float(frame_c[candidate].max())
+        candidate &= frame_c >= np.float32(peak_c - config.skin_band_c)
+    mask: npt.NDArray[np.uint8] = candidate.view(np.uint8)
     return mask
 
 
@@ -121,15 +144,13 @@ def face_candidates(
     sparse or too elongated to be a face. ``exclude`` boxes (the blackbody, with a pixel of
     margin) are never skin: a 35 ℃ reference patch is otherwise a perfect little face.
     """
-    mask = skin_mask(frame_c, ambient_c, config)
-    for box in exclude:
-        mask[max(0, box.y - 1) : box.y + box.h + 1, max(0, box.x - 1) : box.x + box.w + 1] = 0
+    mask = skin_mask(frame_c, ambient_c, config, exclude)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     hot = (frame_c > np.float32(config.skin_max_c)).view(np.uint8)
     near_hot_labels: set[int] = set()
     if hot.any():
-        halo = cv2.dilate(hot, np.ones((3, 3), np.uint8))
-        near_hot_labels = {int(v) for v in np.unique(labels[halo.astype(bool)])}
+        halo = cv2.dilate(hot, np.ones((7, 7), np.uint8))
+        near_hot_labels = {int(v) for v in np.unique(labels[halo.astype(bool)])} - {0}
     blobs = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])

@@ -1,0 +1,152 @@
+"""The whole calibration pipeline over simulated passages: a device is calibrated from reference
+pairs the way a real one is, then screens people it has never seen."""
+
+import math
+
+import numpy as np
+import pytest
+
+from calibration.blackbody import BlackbodyConfig
+from calibration.core import CoreProfile, fit_profile
+from calibration.decision import DecisionPolicy, Outcome, decide_passage
+from calibration.faces import FaceConfig
+from calibration.fusion import (
+    PassageEstimate,
+    PipelineConfig,
+    fuse_passage,
+    process_frame,
+    split_passages,
+)
+from calibration.pairs import parse_pairs
+from calibration.profiles import default_profile
+from calibration.quality import Quality, is_blocking
+from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene
+
+FPS = 4.0
+SIZE = {"width_px": 160, "height_px": 120}
+
+
+def screen(
+    people: list[Person],
+    ambient_c: float,
+    profile: CoreProfile,
+    *,
+    blackbody: bool = True,
+    seed: int = 0,
+    drift_c: float = 0.6,
+) -> list[tuple[PassageEstimate, Person]]:
+    """Run the scene through the frame pipeline and fuse each passage."""
+    scene = ThermalScene(
+        SceneConfig(
+            **SIZE,  # type: ignore[arg-type]
+            ambient_c=ambient_c,
+            blackbody=BlackbodySpec(set_c=35.0) if blackbody else None,
+            drift_offset_c=drift_c,
+            distractor="cup",
+            seed=seed,
+        ),
+        people=people,
+    )
+    box = scene.blackbody_box_px()
+    config = PipelineConfig(
+        faces=FaceConfig(hfov_deg=scene.config.hfov_deg),
+        blackbody=BlackbodyConfig(box.x, box.y, box.w, box.h, set_c=35.0) if box else None,
+    )
+    frames = list(scene.frames(FPS))
+    results = [process_frame(f.frame_c, f.t_s, ambient_c, config) for f in frames]
+    out = []
+    for indices in split_passages(results):
+        people_seen = {p.index for i in indices if (p := frames[i].truth.person) is not None}
+        assert len(people_seen) == 1, "one passage, one person"
+        passage = fuse_passage(
+            [results[i] for i in indices],
+            ambient_c=ambient_c,
+            profile=profile,
+            config=config,
+        )
+        out.append((passage, people[people_seen.pop()]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def device_profile() -> CoreProfile:
+    """Calibrate the simulated camera: acclimatised volunteers, clinical reference = true core."""
+    uncalibrated = default_profile()  # only the measured skin features are used here
+    rng = np.random.default_rng(7)
+    rows = []
+    for ambient_c in (15.0, 20.0, 25.0, 30.0):
+        cores = rng.uniform(36.0, 39.5, 8).round(2)
+        people = [Person(core_c=float(c)) for c in cores]
+        for passage, person in screen(people, ambient_c, uncalibrated, seed=int(ambient_c)):
+            assert not is_blocking(passage.quality), passage.quality
+            rows.append(
+                f"{passage.skin_face_max_c:.3f},{passage.skin_canthus_max_c:.3f},"
+                f"{ambient_c:.1f},{passage.distance_m:.3f},{person.core_c:.2f}\n"
+            )
+    header = "skin_face_max_c,skin_canthus_max_c,ambient_c,distance_m,reference_c\n"
+    profile = fit_profile(parse_pairs((header + "".join(rows)).encode()), name="sim", folds=4)
+    assert profile.cv.mae_c < 0.15
+    return profile
+
+
+@pytest.mark.parametrize("ambient_c", [15.0, 22.0, 30.0])
+def test_screening_never_passes_a_fever_and_is_accurate_when_quality_is_good(
+    device_profile: CoreProfile, ambient_c: float
+) -> None:
+    people = [
+        Person(core_c=36.5),
+        Person(core_c=37.9),
+        Person(core_c=36.9, mask=True),
+        Person(core_c=38.6, glasses=True),
+        Person(core_c=36.6, glasses=True),
+        Person(core_c=39.6, mask=True),
+        Person(core_c=37.0, lateral_offset_m=0.05),
+        Person(core_c=38.1, cold_exposure_c=-1.0),
+    ]
+    policy = DecisionPolicy()
+    results = screen(people, ambient_c, device_profile, seed=11)
+    assert len(results) == len(people)
+    errors = []
+    for passage, person in results:
+        outcome = decide_passage(passage, policy)
+        if person.core_c >= 37.8:
+            assert outcome is not Outcome.PASS, (person, passage)
+        if person.glasses:
+            assert Quality.GLASSES in passage.quality
+            assert outcome is not Outcome.PASS
+        if not is_blocking(passage.quality):
+            errors.append(passage.core_c - person.core_c)
+        assert passage.face_box is not None and 0.0 <= passage.confidence <= 1.0
+    assert len(errors) >= 4
+    assert float(np.mean(np.abs(errors))) <= 0.3
+
+
+@pytest.mark.parametrize("ambient_c", [15.0, 22.0])
+def test_someone_just_in_from_freezing_air_is_never_passed(
+    device_profile: CoreProfile, ambient_c: float
+) -> None:
+    people = [Person(core_c=36.7, cold_exposure_c=-3.0), Person(core_c=38.4, cold_exposure_c=-3.0)]
+    for passage, _person in screen(people, ambient_c, device_profile, seed=3):
+        assert Quality.COLD_ARRIVAL in passage.quality
+        assert decide_passage(passage, DecisionPolicy()) is not Outcome.PASS
+
+
+def test_without_a_blackbody_the_uncertainty_says_so(device_profile: CoreProfile) -> None:
+    people = [Person(core_c=36.6)]
+    ((with_bb, _),) = screen(people, 22.0, device_profile, blackbody=True)
+    ((without, _),) = screen(people, 22.0, device_profile, blackbody=False)
+    assert Quality.NO_BLACKBODY in without.quality
+    assert Quality.NO_BLACKBODY not in with_bb.quality
+    assert without.uncertainty_c > with_bb.uncertainty_c + 0.2
+    assert without.confidence < with_bb.confidence
+    # The drift the blackbody removed is now in the estimate.
+    assert without.core_c > with_bb.core_c + 0.3
+
+
+def test_a_passage_without_any_face_is_remeasured(device_profile: CoreProfile) -> None:
+    config = PipelineConfig()
+    empty = np.full((120, 160), 22.0, dtype=np.float32)
+    frames = [process_frame(empty, t / FPS, 22.0, config) for t in range(4)]
+    passage = fuse_passage(frames, ambient_c=22.0, profile=device_profile, config=config)
+    assert passage.quality == frozenset({Quality.NO_FACE}) and math.isnan(passage.core_c)
+    assert decide_passage(passage, DecisionPolicy()) is Outcome.REMEASURE
