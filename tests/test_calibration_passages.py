@@ -23,7 +23,6 @@ from calibration.quality import Quality, is_blocking
 from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene
 
 FPS = 4.0
-SIZE = {"width_px": 160, "height_px": 120}
 
 
 def screen(
@@ -38,7 +37,8 @@ def screen(
     """Run the scene through the frame pipeline and fuse each passage."""
     scene = ThermalScene(
         SceneConfig(
-            **SIZE,  # type: ignore[arg-type]
+            width_px=160,
+            height_px=120,
             ambient_c=ambient_c,
             blackbody=BlackbodySpec(set_c=35.0) if blackbody else None,
             drift_offset_c=drift_c,
