@@ -81,7 +81,9 @@ def read_blackbody(frame_c: FloatFrame, config: BlackbodyConfig) -> BlackbodyRea
             f"{width}x{height} frame; fix calibration.blackbody in the kiosk config"
         )
     patch = _interior(frame_c, config)
-    level_c = float(np.median(patch))
+    flat = patch.ravel()
+    # Median by partition: cheaper than np.median, and this runs on every frame.
+    level_c = float(np.partition(flat, flat.size // 2)[flat.size // 2])
     flags: set[Quality] = set()
     if float(patch.max()) >= config.saturation_c:
         flags.add(Quality.BLACKBODY_SATURATED)

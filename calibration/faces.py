@@ -81,6 +81,13 @@ class FaceMeasurement:
     flags: frozenset[Quality]
 
 
+def _median(values: FloatFrame) -> float:
+    """Median via ``np.partition`` (the upper median for even counts): several times cheaper
+    than ``np.median`` on the small regions measured every frame."""
+    flat = values.ravel()
+    return float(np.partition(flat, flat.size // 2)[flat.size // 2])
+
+
 def _top_mean(values: FloatFrame, k: int) -> float:
     """Mean of the ``k`` largest values (all of them if fewer); NaN when empty."""
     flat = values.ravel()
@@ -131,6 +138,33 @@ class _Blob:
     area: int
 
 
+def _component_stats(
+    mask: npt.NDArray[np.uint8], labels: npt.NDArray[np.int32]
+) -> list[tuple[int, int, int, int, int, int]]:
+    """(label, x, y, w, h, area) of every labelled region.
+
+    Computed from the few skin pixels only (``cv2.findNonZero``); OpenCV's
+    ``connectedComponentsWithStats`` scans the whole frame for its statistics and costs ten
+    times the labelling itself.
+    """
+    points = cv2.findNonZero(mask)
+    if points is None:
+        return []
+    xy = points.reshape(-1, 2)  # OpenCV 4 gives (n, 1, 2), OpenCV 5 (n, 2)
+    xs, ys = xy[:, 0], xy[:, 1]
+    found = labels[ys, xs]
+    order = np.argsort(found, kind="stable")
+    found, ys, xs = found[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.r_[True, found[1:] != found[:-1]])
+    areas = np.diff(np.r_[starts, found.size])
+    x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
+    y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+    return [
+        (int(label), int(a), int(b), int(c - a + 1), int(d - b + 1), int(area))
+        for label, a, b, c, d, area in zip(found[starts], x0, y0, x1, y1, areas, strict=True)
+    ]
+
+
 def face_candidates(
     frame_c: FloatFrame,
     ambient_c: float,
@@ -145,15 +179,15 @@ def face_candidates(
     margin) are never skin: a 35 ℃ reference patch is otherwise a perfect little face.
     """
     mask = skin_mask(frame_c, ambient_c, config, exclude)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    stats = _component_stats(mask, labels)
     hot = (frame_c > np.float32(config.skin_max_c)).view(np.uint8)
     near_hot_labels: set[int] = set()
     if hot.any():
         halo = cv2.dilate(hot, np.ones((7, 7), np.uint8))
         near_hot_labels = {int(v) for v in np.unique(labels[halo.astype(bool)])} - {0}
     blobs = []
-    for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
+    for label, x, y, w, h, area in stats:
         if area < config.min_blob_px or label in near_hot_labels:
             continue
         fill = area / float(w * h)
@@ -288,7 +322,7 @@ def measure_face(
         flags.add(Quality.HAIR)
 
     # Mask: the lower face reads much cooler than the cheeks (or is not skin at all).
-    cheek_c = float(np.median(eye_values[eye_skin])) if eye_skin.any() else math.nan
+    cheek_c = _median(eye_values[eye_skin]) if eye_skin.any() else math.nan
     # The mouth sits about a third of a face width below the inner canthi.
     mouth_y0 = box.y + eye_row + max(1, round(0.25 * box.w))
     mouth_y1 = min(height, box.y + eye_row + max(2, round(0.5 * box.w)))
@@ -296,7 +330,7 @@ def measure_face(
     mouth_x1 = box.x + max(round(0.25 * box.w) + 1, round(0.75 * box.w))
     mouth = frame_c[mouth_y0:mouth_y1, mouth_x0:mouth_x1]
     if mouth.size and not math.isnan(cheek_c):
-        mouth_c = float(np.median(mouth))
+        mouth_c = _median(mouth)
         if mouth_c < ambient_c + config.mask_fraction * (cheek_c - ambient_c):
             flags.add(Quality.MASK)
 
