@@ -179,7 +179,8 @@ def face_candidates(
     margin) are never skin: a 35 ℃ reference patch is otherwise a perfect little face.
     """
     mask = skin_mask(frame_c, ambient_c, config, exclude)
-    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    _, raw_labels = cv2.connectedComponents(mask, connectivity=8)
+    labels: npt.NDArray[np.int32] = np.asarray(raw_labels, dtype=np.int32)  # no copy: CV_32S
     stats = _component_stats(mask, labels)
     hot = (frame_c > np.float32(config.skin_max_c)).view(np.uint8)
     near_hot_labels: set[int] = set()
@@ -196,7 +197,7 @@ def face_candidates(
             continue
         blobs.append(_Blob(label, x, y, w, h, area))
     blobs.sort(key=lambda b: b.area, reverse=True)
-    return labels.astype(np.int32), blobs
+    return labels, blobs
 
 
 def _same_face(first: _Blob, other: _Blob) -> bool:
