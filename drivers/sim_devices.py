@@ -289,7 +289,6 @@ class AsciiLineDevice(_Clocked):
         return None
 
 
-
 @dataclass
 class IdLineDevice(_Clocked):
     """A CDC barcode/QR reader: one code every ``1/rate_hz`` s, cycling CR LF, CR and LF."""

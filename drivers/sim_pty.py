@@ -42,10 +42,20 @@ _GARBAGE = np.array([*range(0x10, 0x20), *range(0x80, 0x100)], dtype=np.uint8)
 class SimDevice(Protocol):
     """What a simulated device does with time and with bytes from the host."""
 
-    model: str
-    baud: int
-    # A device behind a real UART garbles at the wrong baud; a USB-CDC device does not care.
-    checks_baud: bool
+    @property
+    def model(self) -> str:
+        """The model name (used for the symlink name)."""
+        ...
+
+    @property
+    def baud(self) -> int:
+        """The baud the device speaks."""
+        ...
+
+    @property
+    def checks_baud(self) -> bool:
+        """A device behind a real UART garbles at the wrong baud; USB-CDC does not care."""
+        ...
 
     def on_host_bytes(self, data: bytes, now_s: float) -> list[bytes]:
         """Replies to what the host sent (complete frames)."""

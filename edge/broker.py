@@ -121,9 +121,7 @@ def start_mosquitto(
         wait_for_port("127.0.0.1", port, timeout_s=10)
     except BrokerError:
         broker.stop()
-        raise BrokerError(
-            f"mosquitto did not start on port {port}; see {log_file.name}"
-        ) from None
+        raise BrokerError(f"mosquitto did not start on port {port}; see {log_file.name}") from None
     return broker
 
 
