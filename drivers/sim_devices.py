@@ -232,13 +232,15 @@ class ModbusPyrometerDevice:
         if fc in (0x03, 0x04):
             regs = self.registers()
             wanted = range(address, address + value)
-            if value < 1 or any(a not in regs for a in wanted):
+            # The register file is contiguous between the lowest and highest mapped address
+            # (unmapped ones read 0, as on the real units); beyond it: illegal data address.
+            if value < 1 or address < min(regs) or address + value - 1 > max(regs):
                 return bytes((slave, fc | 0x80, 0x02))
             m = self.register_map
             if m.object_c.address in wanted:
                 self.sent.append(self.objects_c[self._index % len(self.objects_c)])
                 self._index += 1
-            data = b"".join(regs[a].to_bytes(2, "big") for a in wanted)
+            data = b"".join(regs.get(a, 0).to_bytes(2, "big") for a in wanted)
             return bytes((slave, fc, len(data))) + data
         if fc == 0x06:
             self._written[address] = value

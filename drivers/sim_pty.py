@@ -22,10 +22,11 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import numpy as np
 
@@ -55,6 +56,11 @@ class SimDevice(Protocol):
     @property
     def checks_baud(self) -> bool:
         """A device behind a real UART garbles at the wrong baud; USB-CDC does not care."""
+        ...
+
+    @property
+    def sent(self) -> Sequence[Any]:
+        """What the device sent validly so far, oldest first (the truth tests compare with)."""
         ...
 
     def on_host_bytes(self, data: bytes, now_s: float) -> list[bytes]:
