@@ -66,6 +66,12 @@ def register(subparsers: Any) -> None:
     simulate.add_argument("--baud", type=int, help="the baud the simulated device speaks")
     simulate.add_argument("--map", help="modbus-ir register map (model name or TOML file)")
     simulate.add_argument("--seconds", type=float, default=0.0, help="stop after S seconds")
+    simulate.add_argument(
+        "--period-s",
+        type=float,
+        default=10.0,
+        help="fault period P: stall for 0.3·P every P s, unplug for 0.2·P every 1.5·P s",
+    )
     simulate.add_argument("--seed", type=int, default=0)
     simulate.set_defaults(handler=_simulate)
 
@@ -239,7 +245,7 @@ def _simulate(args: argparse.Namespace) -> int:
     with sim:
         print(f"serving {args.model} at {sim.path} (pty {sim.pts_path})", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            _run_schedule(sim, inject, started, args.seconds)
+            _run_schedule(sim, inject, started, args.seconds, args.period_s)
     print(
         "stopped " + " ".join(f"{k}={v}" for k, v in vars(sim.stats).items()),
         flush=True,
@@ -247,24 +253,26 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_schedule(sim: Any, inject: set[str], started: float, seconds: float) -> None:
-    """Repeat stalls (3 s every 10 s) and unplugs (2 s every 15 s) until told to stop."""
-    next_stall = started + 10.0
-    next_unplug = started + 15.0
+def _run_schedule(
+    sim: Any, inject: set[str], started: float, seconds: float, period_s: float
+) -> None:
+    """Repeat stalls and unplugs (see ``--period-s``) until told to stop."""
+    next_stall = started + period_s
+    next_unplug = started + 1.5 * period_s
     while seconds <= 0 or time.monotonic() - started < seconds:
         now = time.monotonic()
         if "stall" in inject and now >= next_stall:
-            print("stall 3 s", flush=True)
-            sim.stall(3.0)
-            next_stall = now + 10.0
+            print(f"stall {0.3 * period_s:g} s", flush=True)
+            sim.stall(0.3 * period_s)
+            next_stall = now + period_s
         if "unplug" in inject and now >= next_unplug:
-            print("unplug 2 s", flush=True)
+            print(f"unplug {0.2 * period_s:g} s", flush=True)
             sim.unplug()
-            time.sleep(2.0)
+            time.sleep(0.2 * period_s)
             sim.replug()
             print(f"replugged at {sim.path} (pty {sim.pts_path})", flush=True)
-            next_unplug = time.monotonic() + 15.0
-        time.sleep(0.05)
+            next_unplug = time.monotonic() + 1.5 * period_s
+        time.sleep(0.02)
 
 
 def _scan(args: argparse.Namespace) -> int:
