@@ -4,6 +4,7 @@ or, when it is not installed, an embedded development broker (amqtt) that is lab
 Never the machine's shared broker: each caller gets its own process, config and directory.
 """
 
+import getpass
 import logging
 import shutil
 import socket
@@ -62,6 +63,9 @@ def mosquitto_conf(port: int, data_dir: Path, extra_lines: tuple[str, ...] = ())
         "autosave_interval 1",
         # Collector and kiosks keep persistent sessions; a long outage must not drop messages.
         "max_queued_messages 100000",
+        # Started as root, mosquitto would switch to the 'mosquitto' user and then fail to
+        # write its persistence file in our directory: stay the user that started it.
+        f"user {getpass.getuser()}",
         "log_dest stderr",
         "log_type error",
         "log_type warning",
@@ -78,6 +82,7 @@ class Broker:
     port: int
     kind: BrokerKind
     process: subprocess.Popen[bytes]
+    work_dir: Path
     conf_path: Path | None
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -116,14 +121,12 @@ def start_mosquitto(
     process = subprocess.Popen(
         [binary, "-c", str(conf_path)], stdout=log_file, stderr=subprocess.STDOUT
     )
-    broker = Broker("127.0.0.1", port, "mosquitto", process, conf_path)
+    broker = Broker("127.0.0.1", port, "mosquitto", process, work_dir, conf_path)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=10)
     except BrokerError:
         broker.stop()
-        raise BrokerError(
-            f"mosquitto did not start on port {port}; see {log_file.name}"
-        ) from None
+        raise BrokerError(f"mosquitto did not start on port {port}; see {log_file.name}") from None
     return broker
 
 
@@ -141,7 +144,7 @@ def start_embedded_dev_broker(work_dir: Path, port: int | None = None) -> Broker
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    broker = Broker("127.0.0.1", port, "embedded-dev", process, None)
+    broker = Broker("127.0.0.1", port, "embedded-dev", process, work_dir, None)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=15)
     except BrokerError:

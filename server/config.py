@@ -1,0 +1,63 @@
+"""The collector's configuration: one TOML file, unknown keys refused with their key path."""
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge.wire import describe_validation_error
+
+
+class ServerConfigError(ValueError):
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    client_id: str = Field(default="tempgate-collector", min_length=1)
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5)
+
+
+class StoreSection(_Section):
+    path: Path = Path("/var/lib/tempgate/collector.sqlite")
+
+
+class HttpSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class IngestSection(_Section):
+    batch_max: int = Field(default=500, ge=1, le=10_000)
+    batch_wait_ms: int = Field(default=50, ge=0, le=5_000)
+
+
+class ServerConfig(_Section):
+    mqtt: MqttSection = MqttSection()
+    store: StoreSection = StoreSection()
+    http: HttpSection = HttpSection()
+    ingest: IngestSection = IngestSection()
+
+
+def load_server_config(path: Path) -> ServerConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ServerConfigError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ServerConfigError(path, [f"not valid TOML: {exc}"]) from None
+    try:
+        return ServerConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ServerConfigError(path, describe_validation_error(exc)) from None

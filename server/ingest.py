@@ -1,0 +1,175 @@
+"""MQTT ingest: subscribe with a persistent session, validate against ``edge.wire``, write in
+batches through the one writer, and acknowledge each message only after its batch committed.
+
+A message the collector cannot use goes to the dead-letter table with the reason, and is then
+acknowledged: it will never become valid by being sent again.
+"""
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.wire import Alert, Birth, Entry, Health, Status, WireError, parse_message, subscription
+from server.config import ServerConfig
+from server.store import Batch, DeadLetter, StoreWriter
+
+log = logging.getLogger(__name__)
+
+# Shared-subscription ready: several collectors can take "$share/collectors/" + this filter.
+SUBSCRIPTION = subscription()
+
+
+@dataclass(frozen=True)
+class Received:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+def sort_into(batch: Batch, item: Received) -> None:
+    """Validate one message and put it where it belongs in the batch."""
+    try:
+        _, message = parse_message(item.topic, item.payload)
+    except WireError as exc:
+        batch.dead_letters.append(DeadLetter(item.topic, item.payload, str(exc)))
+        log.warning("event=dead_letter topic=%s reason=%s", item.topic, exc)
+        return
+    if isinstance(message, Entry):
+        batch.entries.append(message)
+    elif isinstance(message, Alert):
+        batch.alerts.append(message)
+    elif isinstance(message, Status):
+        batch.statuses.append(message)
+    elif isinstance(message, Birth):
+        batch.births.append(message)
+    elif isinstance(message, Health):
+        batch.health.append(message)
+
+
+class Ingest:
+    """Owns the MQTT subscriber and the writer thread."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+        self._queue: queue.Queue[Received] = queue.Queue(maxsize=50_000)
+        self._stopping = threading.Event()
+        self.connected = threading.Event()
+        self.stored_batches = 0
+        self._writer_thread = threading.Thread(target=self._write_loop, name="ingest-writer")
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        cfg = self._config.mqtt
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.ca_file is not None:
+            client.tls_set(ca_certs=str(cfg.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def start(self) -> None:
+        # Open the store before subscribing, so a broken store fails the start, not a batch.
+        self._writer = StoreWriter(self._config.store.path)
+        self._writer_thread.start()
+        cfg = self._config.mqtt
+        self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        self._client.loop_start()
+        log.info("event=ingest_start broker=%s:%d", cfg.host, cfg.port)
+
+    def stop(self) -> None:
+        """Stop taking messages, write and acknowledge what was received, disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._stopping.set()
+        self._writer_thread.join(timeout=10)
+        self._writer.close()
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: object,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("event=mqtt_refused reason=%s", reason_code)
+            return
+        client.subscribe(SUBSCRIPTION, qos=1)
+        self.connected.set()
+        log.info("event=mqtt_connected session_present=%s", flags.session_present)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: object,
+    ) -> None:
+        self.connected.clear()
+        log.warning("event=mqtt_disconnected reason=%s", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        # Blocks paho's network thread when the writer falls behind: back-pressure to the
+        # broker, which queues for our persistent session, instead of unbounded memory here.
+        self._queue.put(Received(msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+
+    def _next_batch(self) -> list[Received]:
+        ingest = self._config.ingest
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        items = [first]
+        deadline = time.monotonic() + ingest.batch_wait_ms / 1000
+        while len(items) < ingest.batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                items.append(
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return items
+
+    def _write_loop(self) -> None:
+        while not (self._stopping.is_set() and self._queue.empty()):
+            items = self._next_batch()
+            if not items:
+                continue
+            batch = Batch([], [], [], [], [], [])
+            for item in items:
+                sort_into(batch, item)
+            while True:
+                try:
+                    self._writer.write(batch)
+                    break
+                except Exception:
+                    # Not acknowledged, so not lost: retry until the store takes it.
+                    log.exception("event=batch_write_failed size=%d", len(items))
+                    time.sleep(1.0)
+            for item in items:
+                if item.qos > 0:
+                    self._client.ack(item.mid, item.qos)
+            self.stored_batches += 1

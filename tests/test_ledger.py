@@ -1,0 +1,74 @@
+"""The kiosk ledger: records and their outbox rows commit together, with gapless seq."""
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge.ledger import Ledger
+from edge.wire import Decision, Entry, uuid7
+
+
+def entry(event_id: str | None = None) -> Entry:
+    return Entry(
+        kiosk_id="k-1",
+        site_id="s",
+        gate_id="g",
+        event_id=event_id or uuid7(),
+        seq=0,
+        ts=datetime.now(UTC),
+        decision=Decision.PASS,
+        temperature_c=36.5,
+        threshold_c=37.3,
+        device_id="thermo-1",
+    )
+
+
+def test_records_get_consecutive_seq_that_survive_a_restart(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    first = ledger.record([("t/entry", entry()), ("t/entry", entry())])
+    ledger.close()
+    reopened = Ledger(tmp_path / "ledger.sqlite")
+    second = reopened.record([("t/entry", entry())])
+    assert [r.seq for r in first + second] == [1, 2, 3]
+    assert [p["seq"] for p in reopened.records()] == [1, 2, 3]
+    assert reopened.outbox_count() == 3
+
+
+def test_boot_counter_counts_every_start(tmp_path: Path) -> None:
+    for expected in (1, 2, 3):
+        ledger = Ledger(tmp_path / "ledger.sqlite")
+        assert ledger.next_boot() == expected
+        ledger.close()
+
+
+def test_a_failed_record_writes_nothing_and_uses_no_seq(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    existing = ledger.record([("t/entry", entry())])[0]
+    with pytest.raises(sqlite3.IntegrityError):
+        ledger.record([("t/entry", entry()), ("t/entry", entry(existing.event_id))])
+    assert ledger.record_count() == 1
+    assert ledger.outbox_count() == 1
+    assert ledger.record([("t/entry", entry())])[0].seq == 2
+
+
+def test_outbox_rows_leave_only_when_acknowledged_and_the_ledger_keeps_them(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    a, b, c = ledger.record([("t/entry", entry()) for _ in range(3)])
+    assert [r.event_id for r in ledger.pending(10)] == [a.event_id, b.event_id, c.event_id]
+    assert [r.event_id for r in ledger.pending(10, exclude={a.event_id})] == [
+        b.event_id,
+        c.event_id,
+    ]
+    assert ledger.acknowledge([a.event_id, c.event_id]) == 2
+    assert [r.event_id for r in ledger.pending(10)] == [b.event_id]
+    assert ledger.record_count() == 3
+
+
+def test_the_ledger_runs_in_wal_mode(tmp_path: Path) -> None:
+    Ledger(tmp_path / "ledger.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "ledger.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
