@@ -12,12 +12,18 @@ The order of the rules is the product's promise, most important first:
 A re-test of someone suspected (``decide_retest``) is ``confirmed`` or ``cleared``.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from calibration.fusion import PassageEstimate
 from calibration.quality import Quality, is_blocking
+
+if TYPE_CHECKING:
+    # Only for the annotation: deciding must not pull OpenCV into every importer.
+    from calibration.fusion import PassageEstimate
 
 
 class Outcome(StrEnum):
