@@ -19,13 +19,16 @@ from calibration.core import CoreProfile, FitError, fit_profile, predict_core_c
 from calibration.metrics import Agreement, agreement
 from calibration.pairs import PairsError, ReferencePairs, parse_pairs
 from calibration.profiles import ProfileError, default_profile, load_profile, profile_to_toml
+from edge import cli_replay
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add ``calibrate fit`` and ``calibrate check``."""
+    """Add ``calibrate fit``, ``calibrate check`` and ``replay`` (``edge.cli_replay``)."""
+    # replay is registered from here so that edge/cli.py lists one calibration module.
+    cli_replay.register(subparsers)
     calibrate = subparsers.add_parser(
         "calibrate", help="fit or check a skin→core calibration profile from reference pairs"
     )
@@ -127,7 +130,7 @@ def check_profile(
 
 def _json_number(value: float) -> float | None:
     # JSON has no NaN: an undefined figure (e.g. AUC without any fever in the file) is null.
-    return None if math.isnan(value) else round(value, 4)
+    return None if math.isnan(value) else round(value, 4) + 0.0  # + 0.0: no "-0.0"
 
 
 def run_check(args: argparse.Namespace) -> int:
