@@ -21,6 +21,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from calibration.quality import Quality
+
 
 class DriftFlag(StrEnum):
     """What the watchdog found; shown on the console as a device problem."""
@@ -119,3 +121,17 @@ def assess(state: DriftState, config: DriftConfig) -> DriftReport:
         long_skin_c=long_skin,
         flags=frozenset(flags),
     )
+
+
+def drift_quality(report: DriftReport) -> frozenset[Quality]:
+    """The quality flags the watchdog adds to every measurement while its flags stand.
+
+    Cold arrivals make every skin reading low for minutes; a drifting or collapsing device
+    makes every reading suspect. Both forbid ``pass`` until the condition clears.
+    """
+    flags: set[Quality] = set()
+    if DriftFlag.COLD_ARRIVAL in report.flags:
+        flags.add(Quality.COLD_ARRIVAL)
+    if report.flags & {DriftFlag.DRIFT_HIGH, DriftFlag.DRIFT_LOW, DriftFlag.SPREAD_COLLAPSE}:
+        flags.add(Quality.DEVICE_DRIFT)
+    return frozenset(flags)

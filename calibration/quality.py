@@ -27,6 +27,7 @@ class Quality(StrEnum):
     COLD_ARRIVAL = "cold_arrival"
     OUTSIDE_CALIBRATION = "outside_calibration"
     FEW_FRAMES = "few_frames"
+    DEVICE_DRIFT = "device_drift"
 
 
 # Flags that make a measurement unfit to let anyone through:
@@ -35,7 +36,8 @@ class Quality(StrEnum):
 # - a configured blackbody that is missing, unstable, saturated or moved: the camera's offset
 #   is unknown, so every reading may be biased toward "normal";
 # - cold skin / cold arrival: skin reads 2–3 ℃ low for minutes after coming in from the cold;
-# - too few usable frames.
+# - too few usable frames;
+# - the device's drift watchdog says its readings drift or collapse toward "normal".
 # Not blocking: a mask (the canthi stay visible), hair (the forehead is not the site used),
 # no blackbody configured and extrapolation (both widen the uncertainty instead).
 BLOCKING: frozenset[Quality] = frozenset(
@@ -53,6 +55,7 @@ BLOCKING: frozenset[Quality] = frozenset(
         Quality.COLD_SKIN,
         Quality.COLD_ARRIVAL,
         Quality.FEW_FRAMES,
+        Quality.DEVICE_DRIFT,
     }
 )
 

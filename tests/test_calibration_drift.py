@@ -3,7 +3,9 @@ arrivals, and stays quiet on a healthy population."""
 
 import numpy as np
 
-from calibration.drift import DriftConfig, DriftFlag, DriftState, assess, observe
+from calibration.decision import DecisionPolicy, Outcome, decide
+from calibration.drift import DriftConfig, DriftFlag, DriftState, assess, drift_quality, observe
+from calibration.quality import Quality
 
 CONFIG = DriftConfig()
 
@@ -51,3 +53,14 @@ def test_people_arriving_from_the_cold_are_flagged() -> None:
     report = assess(state, CONFIG)
     assert DriftFlag.COLD_ARRIVAL in report.flags
     assert report.short_skin_c < report.long_skin_c - 1.0
+
+
+def test_while_the_watchdog_flags_a_problem_nobody_passes() -> None:
+    rng = np.random.default_rng(2)
+    core = 36.5 + rng.normal(0, 0.02, 100)
+    flags = drift_quality(assess(feed(DriftState(), core, core - 1), CONFIG))
+    assert flags == frozenset({Quality.DEVICE_DRIFT})
+    assert decide(36.6, DecisionPolicy(), quality=flags) is Outcome.REMEASURE
+    assert decide(37.6, DecisionPolicy(), quality=flags) is Outcome.FEVER_SUSPECT
+    healthy_flags = drift_quality(assess(feed(DriftState(), *healthy(300)), CONFIG))
+    assert healthy_flags == frozenset()
