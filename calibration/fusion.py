@@ -131,6 +131,17 @@ def _upper_half_mean(values: npt.NDArray[np.float64]) -> float:
     return float(known[known >= np.median(known)].mean())
 
 
+def _skin_below_calibration(profile: CoreProfile, skin: SkinFeatures) -> bool:
+    values = {
+        "skin_face_max_c": skin.skin_face_max_c,
+        "skin_canthus_max_c": skin.skin_canthus_max_c,
+    }
+    return any(
+        name in values and values[name] < low
+        for name, (low, _high) in zip(profile.features, profile.feature_ranges, strict=True)
+    )
+
+
 def fuse_passage(
     frames: Sequence[FrameResult],
     *,
@@ -226,6 +237,10 @@ def fuse_passage(
     core = estimate_core(profile, skin)
     if core.extrapolated:
         quality.add(Quality.OUTSIDE_CALIBRATION)
+    if _skin_below_calibration(profile, skin):
+        # Colder skin than anyone the profile was fitted on: just in from the cold (or a
+        # miss). Low is the dangerous direction — it would pass a fever — so re-measure.
+        quality.add(Quality.COLD_SKIN)
 
     gap_limit_c = config.cold_gap_c + config.cold_gap_per_c * max(
         0.0, config.cold_gap_ref_ambient_c - ambient_c
