@@ -20,7 +20,7 @@ from calibration.fusion import (
 from calibration.pairs import parse_pairs
 from calibration.profiles import default_profile
 from calibration.quality import Quality, is_blocking
-from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene
+from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene, random_people
 
 FPS = 4.0
 
@@ -150,3 +150,23 @@ def test_a_passage_without_any_face_is_remeasured(device_profile: CoreProfile) -
     passage = fuse_passage(frames, ambient_c=22.0, profile=device_profile, config=config)
     assert passage.quality == frozenset({Quality.NO_FACE}) and math.isnan(passage.core_c)
     assert decide_passage(passage, DecisionPolicy()) is Outcome.REMEASURE
+
+
+def test_a_random_queue_in_three_rooms_passes_no_fever(device_profile: CoreProfile) -> None:
+    """60 people from ``random_people`` (10 % fevers of 37.8–39.5 ℃, glasses, masks, people
+    just in from the cold), rooms of 15, 22 and 30 ℃, a hot cup, a blackbody, camera drift."""
+    policy = DecisionPolicy()
+    errors, outcomes = [], []
+    for ambient_c in (15.0, 22.0, 30.0):
+        people = list(random_people(20, seed=int(ambient_c) + 100))
+        results = screen(people, ambient_c, device_profile, seed=int(ambient_c))
+        assert len(results) == len(people)
+        for passage, person in results:
+            outcome = decide_passage(passage, policy)
+            outcomes.append(outcome)
+            if person.core_c >= 37.8:
+                assert outcome is not Outcome.PASS, (person, passage)
+            if not is_blocking(passage.quality):
+                errors.append(passage.core_c - person.core_c)
+    assert float(np.mean(np.abs(errors))) <= 0.3
+    assert outcomes.count(Outcome.PASS) >= 30  # the gate still lets the healthy through
