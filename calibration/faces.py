@@ -248,6 +248,88 @@ def _hole_fraction(region: npt.NDArray[np.bool_]) -> float:
     return 1.0 - int(region.sum()) / total if total else 0.0
 
 
+def _locate(
+    labels: npt.NDArray[np.int32], blobs: list[_Blob], config: FaceConfig
+) -> tuple[FaceBox, npt.NDArray[np.bool_]]:
+    """The face box and its skin mask: the largest region with the pieces of the same face
+    (split by glasses or a cool mask), without the neck."""
+    pieces = [blobs[0]] + [b for b in blobs[1:] if _same_face(blobs[0], b)]
+    x0, y0 = min(b.x for b in pieces), min(b.y for b in pieces)
+    x1, y1 = max(b.x + b.w for b in pieces), max(b.y + b.h for b in pieces)
+    region = np.isin(labels[y0:y1, x0:x1], [b.label for b in pieces])
+    top, bottom = _face_rows(region, config.neck_width_fraction)
+    face = region[top : bottom + 1]
+    columns = np.flatnonzero(face.any(axis=0))
+    left, right = int(columns[0]), int(columns[-1])
+    box = FaceBox(x=x0 + left, y=y0 + top, w=right - left + 1, h=bottom - top + 1)
+    return box, face[:, left : right + 1]
+
+
+@dataclass(frozen=True)
+class _EyeBand:
+    """Rows of the box around the inner canthi (``lo`` .. ``hi`` − 1) and the canthus row."""
+
+    row: int
+    lo: int
+    hi: int
+    margin: int
+
+
+def _eye_band(pixels_c: FloatFrame, face: npt.NDArray[np.bool_]) -> _EyeBand:
+    # The inner canthi are the hottest spot of the upper face (above the mouth, whose breath
+    # or mask can be warm): search the upper 60 % of the box.
+    height, width = face.shape
+    upper_rows = max(1, round(0.6 * height))
+    upper = np.where(face[:upper_rows], pixels_c[:upper_rows], -np.inf)
+    row = int(np.argmax(upper)) // width
+    margin = max(1, round(0.08 * height))
+    return _EyeBand(
+        row=row, lo=max(0, row - margin), hi=min(height, row + margin + 1), margin=margin
+    )
+
+
+def _is_frontal(eye_c: FloatFrame, eye_skin: npt.NDArray[np.bool_], config: FaceConfig) -> bool:
+    """Both canthus regions (left and right of the face centre) equally warm."""
+    middle = eye_c.shape[1] // 2
+    k = max(1, config.top_k // 2)
+    left_c = _top_mean(eye_c[:, :middle][eye_skin[:, :middle]], k)
+    right_c = _top_mean(eye_c[:, middle:][eye_skin[:, middle:]], k)
+    if math.isnan(left_c) or math.isnan(right_c):
+        return False
+    return abs(left_c - right_c) <= config.max_asymmetry_c
+
+
+def _forehead_c(frame_c: FloatFrame, box: FaceBox, eye: _EyeBand, k: int) -> float:
+    """Forehead: above the eye band, centre half of the face, read from the frame rather than
+    the skin mask: a forehead cooled by outdoor air may be too cold to count as skin, and that
+    is exactly what the cold-arrival check needs to see. Hair reads near ambient; the hottest
+    few pixels are the skin under it."""
+    y1 = box.y + max(0, eye.lo - eye.margin)
+    y0 = max(0, box.y + eye.row - round(0.45 * box.w))
+    x0, x1 = box.x + round(0.25 * box.w), box.x + max(1, round(0.75 * box.w))
+    return _top_mean(frame_c[y0:y1, x0:x1], k) if y1 > y0 else math.nan
+
+
+def _masked(
+    frame_c: FloatFrame,
+    box: FaceBox,
+    eye_row: int,
+    cheek_c: float,
+    ambient_c: float,
+    config: FaceConfig,
+) -> bool:
+    """The lower face reads much cooler than the cheeks (or is not skin at all). The mouth sits
+    about a third of a face width below the inner canthi."""
+    y0 = box.y + eye_row + max(1, round(0.25 * box.w))
+    y1 = min(frame_c.shape[0], box.y + eye_row + max(2, round(0.5 * box.w)))
+    x0 = box.x + round(0.25 * box.w)
+    x1 = box.x + max(round(0.25 * box.w) + 1, round(0.75 * box.w))
+    mouth = frame_c[y0:y1, x0:x1]
+    if mouth.size == 0 or math.isnan(cheek_c):
+        return False
+    return _median(mouth) < ambient_c + config.mask_fraction * (cheek_c - ambient_c)
+
+
 def measure_face(
     frame_c: FloatFrame,
     ambient_c: float,
@@ -261,79 +343,29 @@ def measure_face(
     labels, blobs = face_candidates(frame_c, ambient_c, config, exclude)
     if not blobs:
         return None
-    pieces = [blobs[0]] + [b for b in blobs[1:] if _same_face(blobs[0], b)]
-    x0 = min(b.x for b in pieces)
-    y0 = min(b.y for b in pieces)
-    x1 = max(b.x + b.w for b in pieces)
-    y1 = max(b.y + b.h for b in pieces)
-    in_blob = np.isin(labels[y0:y1, x0:x1], [b.label for b in pieces])
-    blob = _Blob(label=pieces[0].label, x=x0, y=y0, w=x1 - x0, h=y1 - y0, area=0)
-    top, bottom = _face_rows(in_blob, config.neck_width_fraction)
-    face = in_blob[top : bottom + 1]
-    columns = np.flatnonzero(face.any(axis=0))
-    left, right = int(columns[0]), int(columns[-1])
-    face = face[:, left : right + 1]
-    box = FaceBox(x=blob.x + left, y=blob.y + top, w=right - left + 1, h=bottom - top + 1)
+    box, face = _locate(labels, blobs, config)
     pixels_c = frame_c[box.y : box.y + box.h, box.x : box.x + box.w]
-    k = config.top_k
+    height, width = frame_c.shape
     flags: set[Quality] = set()
     n_pixels = int(face.sum())
     if n_pixels < config.min_face_px:
         flags.add(Quality.TOO_FEW_PIXELS)
-    height, width = frame_c.shape
     if box.x == 0 or box.y == 0 or box.x + box.w >= width or box.y + box.h >= height:
         flags.add(Quality.PARTLY_OUT_OF_FRAME)
 
-    skin_values = pixels_c[face]
-    face_max_c = _top_mean(skin_values, k)
-
-    # The inner canthi are the hottest spot of the upper face (above the mouth, whose breath
-    # or mask can be warm): search the upper 60 % of the box.
-    upper_rows = max(1, round(0.6 * box.h))
-    upper = np.where(face[:upper_rows], pixels_c[:upper_rows], -np.inf)
-    hottest = int(np.argmax(upper))
-    eye_row = hottest // box.w
-    band = max(1, round(0.08 * box.h))
-    eye_lo, eye_hi = max(0, eye_row - band), min(box.h, eye_row + band + 1)
-    eye_skin = face[eye_lo:eye_hi]
-    eye_values = pixels_c[eye_lo:eye_hi]
-    canthus_c = _top_mean(eye_values[eye_skin], k)
-
-    # Frontal: both canthus regions (left and right of the face centre) equally warm.
-    middle = box.w // 2
-    left_c = _top_mean(eye_values[:, :middle][eye_skin[:, :middle]], max(1, k // 2))
-    right_c = _top_mean(eye_values[:, middle:][eye_skin[:, middle:]], max(1, k // 2))
-    if math.isnan(left_c) or math.isnan(right_c) or abs(left_c - right_c) > config.max_asymmetry_c:
+    eye = _eye_band(pixels_c, face)
+    eye_skin, eye_c = face[eye.lo : eye.hi], pixels_c[eye.lo : eye.hi]
+    if not _is_frontal(eye_c, eye_skin, config):
         flags.add(Quality.NOT_FRONTAL)
-
     # Glasses: LWIR does not pass glass, so lenses are cold holes inside the upper face.
-    if _hole_fraction(face[:upper_rows]) > config.glasses_fraction:
+    if _hole_fraction(face[: max(1, round(0.6 * box.h))]) > config.glasses_fraction:
         flags.add(Quality.GLASSES)
-
-    # Forehead: above the eye band, centre half of the face, read from the frame rather than
-    # the skin mask: a forehead cooled by outdoor air may be too cold to count as skin, and
-    # that is exactly what the cold-arrival check needs to see. Hair reads near ambient; the
-    # hottest few pixels are the skin under it.
-    fh_y1 = box.y + max(0, eye_lo - band)
-    fh_y0 = max(0, box.y + eye_row - round(0.45 * box.w))
-    fh_x0, fh_x1 = box.x + round(0.25 * box.w), box.x + max(1, round(0.75 * box.w))
-    forehead_c = _top_mean(frame_c[fh_y0:fh_y1, fh_x0:fh_x1], k) if fh_y1 > fh_y0 else math.nan
-    forehead = face[: max(0, eye_lo - band)]
-    if forehead.size and float(forehead.mean()) < 0.5:
+    forehead_rows = face[: max(0, eye.lo - eye.margin)]
+    if forehead_rows.size and float(forehead_rows.mean()) < 0.5:
         flags.add(Quality.HAIR)
-
-    # Mask: the lower face reads much cooler than the cheeks (or is not skin at all).
-    cheek_c = _median(eye_values[eye_skin]) if eye_skin.any() else math.nan
-    # The mouth sits about a third of a face width below the inner canthi.
-    mouth_y0 = box.y + eye_row + max(1, round(0.25 * box.w))
-    mouth_y1 = min(height, box.y + eye_row + max(2, round(0.5 * box.w)))
-    mouth_x0 = box.x + round(0.25 * box.w)
-    mouth_x1 = box.x + max(round(0.25 * box.w) + 1, round(0.75 * box.w))
-    mouth = frame_c[mouth_y0:mouth_y1, mouth_x0:mouth_x1]
-    if mouth.size and not math.isnan(cheek_c):
-        mouth_c = _median(mouth)
-        if mouth_c < ambient_c + config.mask_fraction * (cheek_c - ambient_c):
-            flags.add(Quality.MASK)
+    cheek_c = _median(eye_c[eye_skin]) if eye_skin.any() else math.nan
+    if _masked(frame_c, box, eye.row, cheek_c, ambient_c, config):
+        flags.add(Quality.MASK)
 
     distance_m = math.nan
     if config.hfov_deg is not None:
@@ -342,9 +374,9 @@ def measure_face(
     return FaceMeasurement(
         box=box,
         pixels=n_pixels,
-        skin_face_max_c=face_max_c,
-        skin_canthus_max_c=canthus_c,
-        skin_forehead_c=forehead_c,
+        skin_face_max_c=_top_mean(pixels_c[face], config.top_k),
+        skin_canthus_max_c=_top_mean(eye_c[eye_skin], config.top_k),
+        skin_forehead_c=_forehead_c(frame_c, box, eye, config.top_k),
         distance_m=distance_m,
         flags=frozenset(flags),
     )
