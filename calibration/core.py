@@ -236,12 +236,23 @@ def _cross_validation(figures: Agreement, *, folds: int, seed: int) -> CrossVali
     )
 
 
+SKIN_FEATURES = frozenset({"skin_face_max_c", "skin_canthus_max_c"})
+
+
 def predict_core_c(profile: CoreProfile, features: FloatArray) -> FloatArray:
-    """Core estimates in ℃ for rows of features in ``FEATURE_COLUMNS`` order (NaN = unknown)."""
+    """Core estimates in ℃ for rows of features in ``FEATURE_COLUMNS`` order (NaN = unknown).
+
+    An unknown ambient or distance takes the profile's fill value; an unknown *skin* feature
+    gives NaN: imputing the population's median skin would turn "not measured" into a normal
+    temperature.
+    """
     columns = features[:, [FEATURE_COLUMNS.index(n) for n in profile.features]]
     beta = np.asarray((profile.intercept_c, *profile.coefficients), dtype=np.float64)
     fill = np.asarray(profile.fill_values, dtype=np.float64)
     estimate: FloatArray = _design(columns, fill) @ beta
+    skin = [i for i, name in enumerate(profile.features) if name in SKIN_FEATURES]
+    if skin:
+        estimate[np.isnan(columns[:, skin]).any(axis=1)] = np.nan
     return estimate
 
 

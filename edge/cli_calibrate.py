@@ -115,14 +115,18 @@ def run_fit(args: argparse.Namespace) -> int:
 def check_profile(
     profile: CoreProfile, pairs: ReferencePairs, *, threshold_c: float, fever_ref_c: float
 ) -> Agreement:
-    """Score a profile, unchanged, on reference pairs (rows without a reference left out)."""
-    has_reference = ~np.isnan(pairs.reference_c)
-    if int(has_reference.sum()) < 2:
-        raise PairsError(f"{pairs.source}: fewer than 2 rows have a reference_c")
-    estimate_c = predict_core_c(profile, pairs.features[has_reference])
+    """Score a profile, unchanged, on reference pairs (rows it cannot score left out)."""
+    estimate_c = predict_core_c(profile, pairs.features)
+    # Rows without a reference, or without the skin feature the profile needs, say nothing.
+    usable = ~np.isnan(pairs.reference_c) & ~np.isnan(estimate_c)
+    if int(usable.sum()) < 2:
+        raise PairsError(
+            f"{pairs.source}: fewer than 2 rows have both reference_c and the profile's "
+            f"features ({', '.join(profile.features)})"
+        )
     return agreement(
-        estimate_c,
-        pairs.reference_c[has_reference],
+        estimate_c[usable],
+        pairs.reference_c[usable],
         threshold_c=threshold_c,
         fever_ref_c=fever_ref_c,
     )

@@ -137,6 +137,14 @@ def test_broken_profile_names_the_key() -> None:
         profile_from_toml(newer, source="p.toml")
 
 
+def test_an_unmeasured_skin_feature_gives_no_estimate_but_unknown_ambient_is_filled() -> None:
+    profile = default_profile()
+    rows = np.array([[np.nan, 35.7, 24.0, 0.7], [36.0, 35.7, np.nan, np.nan]])
+    estimate = predict_core_c(profile, rows)
+    assert np.isnan(estimate[0])
+    assert estimate[1] == pytest.approx(profile.intercept_c + profile.coefficients[0] * 36.0)
+
+
 def test_estimate_outside_the_fitted_range_is_flagged_and_less_certain() -> None:
     profile = default_profile()
     inside = estimate_core(profile, SkinFeatures(36.0, 35.7, 24.0, 0.7))
