@@ -76,7 +76,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CoreProfile:
-    """A device's fitted skin→core model. Stored as a versioned TOML file (``profiles.py``).
+    """A device's fitted skin→core model. Stored as a versioned TOML file (``profile_io.py``).
 
     ``core_c = intercept_c + Σ coefficients[i] · feature_i``; an unknown feature is replaced by
     ``fill_values[i]`` (its median in the fitting data). ``feature_ranges`` are the fitting

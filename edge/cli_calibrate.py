@@ -18,7 +18,7 @@ import numpy as np
 from calibration.core import CoreProfile, FitError, fit_profile, predict_core_c
 from calibration.metrics import Agreement, agreement
 from calibration.pairs import PairsError, ReferencePairs, parse_pairs
-from calibration.profiles import ProfileError, default_profile, load_profile, profile_to_toml
+from calibration.profile_io import ProfileError, default_profile, load_profile, profile_to_toml
 from edge import cli_replay
 
 EXIT_OK = 0

@@ -25,7 +25,7 @@ from calibration.fusion import (
     process_frame,
     split_passages,
 )
-from calibration.profiles import ProfileError, default_profile, load_profile
+from calibration.profile_io import ProfileError, default_profile, load_profile
 from calibration.quality import sorted_flags
 from drivers.replay import Recording, RecordingError, load_recording
 from edge.config import ConfigError, load_config

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration.profiles import load_profile
+from calibration.profile_io import load_profile
 from edge import cli_calibrate
 
 FLIR_PAIRS = Path("/work/shared/data/face-oral-temp/flir_pairs.csv")

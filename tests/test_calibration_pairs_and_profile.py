@@ -14,7 +14,7 @@ from calibration.core import (
     predict_core_c,
 )
 from calibration.pairs import PairsError, ReferencePairs, parse_pairs
-from calibration.profiles import (
+from calibration.profile_io import (
     ProfileError,
     default_profile,
     load_profile,

@@ -18,7 +18,7 @@ from calibration.fusion import (
     split_passages,
 )
 from calibration.pairs import parse_pairs
-from calibration.profiles import default_profile
+from calibration.profile_io import default_profile
 from calibration.quality import Quality, is_blocking
 from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene, random_people
 
