@@ -102,3 +102,24 @@ def test_a_turned_face_with_one_canthus_cooler_is_not_frontal() -> None:
     face = measure_face(turned, 22.0)
     assert face is not None and Quality.NOT_FRONTAL in face.flags
     assert np.isfinite(face.skin_canthus_max_c)
+
+
+@pytest.mark.parametrize("distractor", ["cup", "lamp"])
+@pytest.mark.parametrize("distractor_c", [45.0, 60.0, 90.0])
+@pytest.mark.parametrize("lateral_offset_m", [-0.45, -0.25, 0.0])
+def test_a_hot_object_beside_the_face_is_never_the_face(
+    distractor: str, distractor_c: float, lateral_offset_m: float
+) -> None:
+    frame = standing_frame(
+        Person(core_c=37.0, lateral_offset_m=lateral_offset_m),
+        distractor=distractor,
+        distractor_c=distractor_c,
+    )
+    truth = frame.truth.person
+    hot = frame.truth.distractor_box_px
+    assert truth is not None and hot is not None
+    face = measure_face(frame.frame_c, 22.0)
+    assert face is not None
+    assert inside(face.box.centre, truth.face_box_px)
+    assert not overlaps(face.box, hot)
+    assert face.skin_face_max_c < 40.0
