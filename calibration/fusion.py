@@ -90,9 +90,9 @@ class PassageEstimate:
     """One person's passage in front of the camera, fused into one estimate.
 
     Skin temperatures are corrected (blackbody offset, emissivity), in ℃; NaN if unknown.
-    ``uncertainty_c`` is 1 σ. ``confidence`` in [0, 1]: the share of frames that were usable
-    times the share of the uncertainty that is the model's own (1 = as good as the profile's
-    cross-validation). ``quality`` explains everything that lowered it.
+    ``uncertainty_c`` is 1 σ. ``confidence`` in [0, 1]: frame support (good frames, full at
+    twice ``min_good_frames``) times the share of the uncertainty that is the model's own
+    (1 = as good as the profile's cross-validation). ``quality`` explains what lowered it.
     """
 
     t_start_s: float
@@ -251,8 +251,10 @@ def fuse_passage(
     spread_c = float(np.nanstd(table[:, 0])) if len(measured) > 1 else 0.0
     frames_sd_c = spread_c / math.sqrt(len(measured))
     uncertainty_c = math.sqrt(core.uncertainty_c**2 + blackbody_sd_c**2 + frames_sd_c**2)
-    usable_share = len(good) / len(with_face)
-    confidence = usable_share * (profile.residual_sd_c / uncertainty_c)
+    # Walking in, people are far and moving: those frames are expected to be unusable, so
+    # support counts good frames (enough at twice the minimum), not their share.
+    frame_support = min(1.0, len(good) / (2.0 * config.min_good_frames))
+    confidence = frame_support * (profile.residual_sd_c / uncertainty_c)
     # The box shown is the frame with the most face pixels: the closest, clearest view.
     best = max(measured, key=lambda m: m.pixels)
     return PassageEstimate(
