@@ -34,6 +34,8 @@ class FaceConfig:
     ``max_asymmetry_c``: left and right canthus regions differing by more → not frontal.
     ``hfov_deg``: the camera's horizontal field of view, to estimate distance (None: unknown).
     ``top_k``: how many of the hottest pixels a "maximum" averages.
+    ``min_forehead_fraction``: skin above the canthi shorter than this share of the face width
+    means hair or a hat covers the forehead.
     """
 
     min_contrast_c: float = 3.0
@@ -46,6 +48,7 @@ class FaceConfig:
     neck_width_fraction: float = 0.6
     glasses_fraction: float = 0.12
     mask_fraction: float = 0.75
+    min_forehead_fraction: float = 0.15
     hfov_deg: float | None = None
     top_k: int = 4
 
@@ -360,8 +363,9 @@ def measure_face(
     # Glasses: LWIR does not pass glass, so lenses are cold holes inside the upper face.
     if _hole_fraction(face[: max(1, round(0.6 * box.h))]) > config.glasses_fraction:
         flags.add(Quality.GLASSES)
-    forehead_rows = face[: max(0, eye.lo - eye.margin)]
-    if forehead_rows.size and float(forehead_rows.mean()) < 0.5:
+    # Hair or a hat over the forehead: hair is not skin, so the face region starts just above
+    # the eyes instead of a third of a face width above them.
+    if eye.row < config.min_forehead_fraction * box.w:
         flags.add(Quality.HAIR)
     cheek_c = _median(eye_c[eye_skin]) if eye_skin.any() else math.nan
     if _masked(frame_c, box, eye.row, cheek_c, ambient_c, config):

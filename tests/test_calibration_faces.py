@@ -123,3 +123,19 @@ def test_a_hot_object_beside_the_face_is_never_the_face(
     assert inside(face.box.centre, truth.face_box_px)
     assert not overlaps(face.box, hot)
     assert face.skin_face_max_c < 40.0
+
+
+@pytest.mark.parametrize("ambient_c", [15.0, 22.0, 30.0])
+def test_hair_over_the_forehead_is_flagged(ambient_c: float) -> None:
+    frame = standing_frame(Person(core_c=37.0), ambient_c=ambient_c, distractor="none")
+    truth = frame.truth.person
+    assert truth is not None
+    clear = measure_face(frame.frame_c, ambient_c)
+    assert clear is not None and Quality.HAIR not in clear.flags
+    # Bangs: hair, a little above room temperature, from the top of the head to the brows.
+    bangs = frame.frame_c.copy()
+    box, brow_y = truth.face_box_px, int(truth.canthus_px[0][1]) - 2
+    bangs[box.y : brow_y, box.x : box.x + box.w] = ambient_c + 2.0
+    covered = measure_face(bangs, ambient_c)
+    assert covered is not None and Quality.HAIR in covered.flags
+    assert covered.skin_canthus_max_c == pytest.approx(clear.skin_canthus_max_c, abs=0.1)
