@@ -124,6 +124,18 @@ def _moving(faces: Sequence[FaceMeasurement | None], limit: float) -> list[bool]
     return moving
 
 
+def _person_flags(faces: list[FaceMeasurement], config: PipelineConfig) -> set[Quality]:
+    """Glasses, a mask, hair belong to the person, not to a frame: seen in a fair share of the
+    frames where the face is resolved, they are the person's, and the frames that do not see
+    them are the unreliable ones. Frames too small to resolve a face do not vote."""
+    resolved = [f for f in faces if Quality.TOO_FEW_PIXELS not in f.flags] or faces
+    return {
+        flag
+        for flag in PERSON_FLAGS
+        if sum(flag in f.flags for f in resolved) >= config.person_flag_share * len(resolved)
+    }
+
+
 def _upper_half_mean(values: npt.NDArray[np.float64]) -> float:
     known = values[~np.isnan(values)]
     if known.size == 0:
@@ -183,22 +195,17 @@ def fuse_passage(
     ]
     chosen = good
     if len(good) < config.min_good_frames:
-        # Too few clean frames: say why (the flags of the face frames), and still estimate
-        # from every face frame so a fever is not hidden behind a quality problem.
+        # Too few clean frames: say why (the blocking flags of the face frames), and still
+        # estimate from every face frame so a fever is not hidden behind a quality problem.
         quality.add(Quality.FEW_FRAMES)
         chosen = with_face
         for i in with_face:
             face = faces[i]
             assert face is not None
-            quality |= face.flags
+            quality |= face.flags & BLOCKING
             if moving[i]:
                 quality.add(Quality.MOVING)
-    # Glasses, a mask, hair belong to the person, not to a frame: if a fair share of the
-    # frames see them, the frames that do not are the unreliable ones.
-    for flag in PERSON_FLAGS:
-        seen = sum(1 for i in with_face if (f := faces[i]) is not None and flag in f.flags)
-        if seen >= config.person_flag_share * len(with_face):
-            quality.add(flag)
+    quality |= _person_flags([f for i in with_face if (f := faces[i]) is not None], config)
     measured = [face for i in chosen if (face := faces[i]) is not None]
     table = np.asarray(
         [
