@@ -173,6 +173,8 @@ def test_a_random_queue_in_three_rooms_passes_no_fever(device_profile: CoreProfi
             outcomes.append(outcome)
             if person.core_c >= 37.8:
                 assert outcome is not Outcome.PASS, (person, passage)
+            assert (Quality.GLASSES in passage.quality) == person.glasses, (person, passage)
+            assert (Quality.MASK in passage.quality) == person.mask, (person, passage)
             if not is_blocking(passage.quality):
                 errors.append(passage.core_c - person.core_c)
     assert float(np.mean(np.abs(errors))) <= 0.3
