@@ -9,8 +9,9 @@ import pytest
 from calibration.blackbody import BlackbodyConfig
 from calibration.core import CoreProfile, fit_profile
 from calibration.decision import DecisionPolicy, Outcome, decide_passage
-from calibration.faces import FaceConfig
+from calibration.faces import FaceBox, FaceConfig, FaceMeasurement
 from calibration.fusion import (
+    FrameResult,
     PassageEstimate,
     PipelineConfig,
     fuse_passage,
@@ -179,3 +180,43 @@ def test_a_random_queue_in_three_rooms_passes_no_fever(device_profile: CoreProfi
                 errors.append(passage.core_c - person.core_c)
     assert float(np.mean(np.abs(errors))) <= 0.3
     assert outcomes.count(Outcome.PASS) >= 30  # the gate still lets the healthy through
+
+
+def _face_at(x: int, flags: frozenset[Quality] = frozenset()) -> FaceMeasurement:
+    return FaceMeasurement(
+        box=FaceBox(x=x, y=40, w=24, h=24),
+        pixels=450,
+        skin_face_max_c=36.0,
+        skin_canthus_max_c=35.9,
+        skin_forehead_c=35.0,
+        distance_m=1.0,
+        flags=flags,
+    )
+
+
+def test_a_face_that_keeps_moving_is_remeasured(device_profile: CoreProfile) -> None:
+    config = PipelineConfig()
+    jumping = [FrameResult(t / FPS, _face_at(40 + 12 * t), None) for t in range(8)]
+    passage = fuse_passage(jumping, ambient_c=22.0, profile=device_profile, config=config)
+    assert {Quality.MOVING, Quality.FEW_FRAMES} <= passage.quality
+    assert decide_passage(passage, DecisionPolicy()) is Outcome.REMEASURE
+    still = [FrameResult(t / FPS, _face_at(60), None) for t in range(8)]
+    steady = fuse_passage(still, ambient_c=22.0, profile=device_profile, config=config)
+    assert Quality.MOVING not in steady.quality and steady.good_frames == 8
+
+
+def test_a_configured_blackbody_that_is_gone_forbids_a_pass(device_profile: CoreProfile) -> None:
+    scene = ThermalScene(
+        SceneConfig(width_px=160, height_px=120, blackbody=None), people=[Person(core_c=36.6)]
+    )
+    config = PipelineConfig(
+        faces=FaceConfig(hfov_deg=56.0), blackbody=BlackbodyConfig(138, 7, 14, 14, set_c=35.0)
+    )
+    frames = list(scene.frames(FPS))
+    results = [process_frame(f.frame_c, f.t_s, 22.0, config) for f in frames]
+    (indices,) = split_passages(results)
+    passage = fuse_passage(
+        [results[i] for i in indices], ambient_c=22.0, profile=device_profile, config=config
+    )
+    assert Quality.BLACKBODY_MISSING in passage.quality
+    assert decide_passage(passage, DecisionPolicy()) is Outcome.REMEASURE
