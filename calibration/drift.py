@@ -1,4 +1,4 @@
-"""Drift watchdog: a rolling, robust baseline of one device's passing measurements.
+"""Drift watchdog: a rolling, robust baseline of one device's decided measurements.
 
 A healthy device sees a population whose temperatures sit around 36.5–37 ℃ with a spread of a
 few tenths. Three things go wrong in the field and show in that baseline:
@@ -10,9 +10,14 @@ few tenths. Three things go wrong in the field and show in that baseline:
 * cold arrival — people's skin reads well below the usual level: they are coming in from the
   cold, and every skin-based estimate is low for minutes.
 
-Short window: the last ``short_n`` passing measurements with the highest and lowest discarded,
+Short window: the last ``short_n`` measurements with the highest and lowest discarded,
 averaged (the FLIR screening-mode rule). Long window: the last ``long_n``, median and MAD.
 The state is a small frozen value; ``observe`` returns the next one.
+
+What to observe: every measurement the gate decided on (``pass`` and ``fever_suspect``), not
+``remeasure``. A baseline of passing measurements alone cannot see a camera drifting *up*: it
+turns everybody into a suspect, and no one passes any more to move the baseline. The real
+fevers among them are a few percent, which the trimmed mean and the median ignore.
 """
 
 from dataclasses import dataclass
@@ -52,7 +57,7 @@ class DriftConfig:
 
 @dataclass(frozen=True)
 class DriftState:
-    """The last ``long_n`` passing measurements of one device, oldest first."""
+    """The last ``long_n`` decided measurements of one device, oldest first."""
 
     core_c: tuple[float, ...] = ()
     skin_c: tuple[float, ...] = ()
@@ -72,7 +77,7 @@ class DriftReport:
 
 
 def observe(state: DriftState, core_c: float, skin_c: float, config: DriftConfig) -> DriftState:
-    """Add one passing measurement (core estimate and face-maximum skin, ℃)."""
+    """Add one decided measurement (core estimate and face-maximum skin, ℃)."""
     keep = config.long_n
     return DriftState(
         core_c=(*state.core_c, core_c)[-keep:], skin_c=(*state.skin_c, skin_c)[-keep:]

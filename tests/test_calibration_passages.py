@@ -9,6 +9,7 @@ import pytest
 from calibration.blackbody import BlackbodyConfig
 from calibration.core import CoreProfile, fit_profile
 from calibration.decision import DecisionPolicy, Outcome, decide_passage
+from calibration.drift import DriftConfig, DriftFlag, DriftState, assess, drift_quality, observe
 from calibration.faces import FaceBox, FaceConfig, FaceMeasurement
 from calibration.fusion import (
     FrameResult,
@@ -220,3 +221,29 @@ def test_a_configured_blackbody_that_is_gone_forbids_a_pass(device_profile: Core
     )
     assert Quality.BLACKBODY_MISSING in passage.quality
     assert decide_passage(passage, DecisionPolicy()) is Outcome.REMEASURE
+
+
+def test_the_watchdog_sees_an_unreferenced_camera_drift_up(device_profile: CoreProfile) -> None:
+    """No blackbody, the camera drifting +0.5 ℃/min: the decided measurements' recent baseline
+    leaves the long one, and the watchdog's flag then forbids passes."""
+    people = [Person(core_c=36.7) for _ in range(40)]
+    scene = ThermalScene(
+        SceneConfig(width_px=160, height_px=120, blackbody=None, drift_c_per_min=0.5, seed=4),
+        people=people,
+    )
+    config = PipelineConfig(faces=FaceConfig(hfov_deg=56.0))
+    frames = list(scene.frames(FPS))
+    results = [process_frame(f.frame_c, f.t_s, 22.0, config) for f in frames]
+    drift_config = DriftConfig(long_n=200, min_long_n=20)
+    state, reports = DriftState(), []
+    for indices in split_passages(results):
+        passage = fuse_passage(
+            [results[i] for i in indices], ambient_c=22.0, profile=device_profile, config=config
+        )
+        if decide_passage(passage, DecisionPolicy()) is not Outcome.REMEASURE:
+            state = observe(state, passage.core_c, passage.skin_face_max_c, drift_config)
+            reports.append(assess(state, drift_config))
+    assert any(DriftFlag.DRIFT_HIGH in r.flags for r in reports)
+    first_flagged = next(r for r in reports if r.flags)
+    assert Quality.DEVICE_DRIFT in drift_quality(first_flagged)
+    assert first_flagged.short_baseline_c > first_flagged.long_baseline_c
