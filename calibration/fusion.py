@@ -56,6 +56,14 @@ class PipelineConfig:
 
 
 PERSON_FLAGS = (Quality.GLASSES, Quality.MASK, Quality.HAIR)
+BLACKBODY_FLAGS = frozenset(
+    {
+        Quality.BLACKBODY_MISSING,
+        Quality.BLACKBODY_MOVED,
+        Quality.BLACKBODY_SATURATED,
+        Quality.BLACKBODY_UNSTABLE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,79 @@ def _skin_below_calibration(profile: CoreProfile, skin: SkinFeatures) -> bool:
     )
 
 
+def _no_face(frames: Sequence[FrameResult], ambient_c: float, distance_m: float) -> PassageEstimate:
+    return PassageEstimate(
+        t_start_s=frames[0].t_s,
+        t_end_s=frames[-1].t_s,
+        face_box=None,
+        skin_face_max_c=math.nan,
+        skin_canthus_max_c=math.nan,
+        skin_forehead_c=math.nan,
+        ambient_c=ambient_c,
+        distance_m=distance_m,
+        core_c=math.nan,
+        uncertainty_c=math.nan,
+        confidence=0.0,
+        quality=frozenset({Quality.NO_FACE}),
+        frames=len(frames),
+        good_frames=0,
+    )
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which frames a passage's estimate uses, how many were good, and the flags so far."""
+
+    chosen: list[int]
+    good: int
+    quality: frozenset[Quality]
+
+
+def _select_frames(frames: Sequence[FrameResult], config: PipelineConfig) -> _Selection:
+    """Frames with a face, not moving and without blocking flags; with too few of them, every
+    face frame (so a fever is not hidden behind a quality problem) and the reasons why."""
+    faces = [f.face for f in frames]
+    moving = _moving(faces, config.max_move_fraction)
+    with_face = [i for i, face in enumerate(faces) if face is not None]
+    good = [i for i in with_face if not moving[i] and not _face(frames, i).flags & BLOCKING]
+    quality = _person_flags([_face(frames, i) for i in with_face], config)
+    if len(good) >= config.min_good_frames:
+        return _Selection(chosen=good, good=len(good), quality=frozenset(quality))
+    quality.add(Quality.FEW_FRAMES)
+    for i in with_face:
+        quality |= _face(frames, i).flags & BLOCKING
+        if moving[i]:
+            quality.add(Quality.MOVING)
+    return _Selection(chosen=with_face, good=len(good), quality=frozenset(quality))
+
+
+def _face(frames: Sequence[FrameResult], i: int) -> FaceMeasurement:
+    face = frames[i].face
+    if face is None:
+        raise ValueError(f"frame {i} has no face")
+    return face
+
+
+def _blackbody_flags(
+    frames: Sequence[FrameResult], chosen: list[int], config: PipelineConfig
+) -> frozenset[Quality]:
+    """``no_blackbody`` without one configured; else the flags of the passage's reference."""
+    if config.blackbody is None:
+        return frozenset({Quality.NO_BLACKBODY})
+    readings = [r for i in chosen if (r := frames[i].blackbody) is not None]
+    return passage_offset(readings, config.blackbody).flags
+
+
+def _cold_arrival(
+    skin_face_max_c: float, forehead_c: float, ambient_c: float, config: PipelineConfig
+) -> bool:
+    """The face-maximum-to-forehead gap is wider than an acclimatised person's."""
+    limit_c = config.cold_gap_c + config.cold_gap_per_c * max(
+        0.0, config.cold_gap_ref_ambient_c - ambient_c
+    )
+    return not math.isnan(forehead_c) and skin_face_max_c - forehead_c > limit_c
+
+
 def fuse_passage(
     frames: Sequence[FrameResult],
     *,
@@ -166,47 +247,10 @@ def fuse_passage(
     one; otherwise the face-size estimate is used (needs ``faces.hfov_deg``)."""
     if not frames:
         raise ValueError("a passage needs at least one frame")
-    t_start_s, t_end_s = frames[0].t_s, frames[-1].t_s
-    faces = [f.face for f in frames]
-    moving = _moving(faces, config.max_move_fraction)
-    with_face = [i for i, face in enumerate(faces) if face is not None]
-    quality: set[Quality] = set()
-    if not with_face:
-        return PassageEstimate(
-            t_start_s=t_start_s,
-            t_end_s=t_end_s,
-            face_box=None,
-            skin_face_max_c=math.nan,
-            skin_canthus_max_c=math.nan,
-            skin_forehead_c=math.nan,
-            ambient_c=ambient_c,
-            distance_m=distance_m,
-            core_c=math.nan,
-            uncertainty_c=math.nan,
-            confidence=0.0,
-            quality=frozenset({Quality.NO_FACE}),
-            frames=len(frames),
-            good_frames=0,
-        )
-    good = [
-        i
-        for i in with_face
-        if not moving[i] and (faces_i := faces[i]) is not None and not faces_i.flags & BLOCKING
-    ]
-    chosen = good
-    if len(good) < config.min_good_frames:
-        # Too few clean frames: say why (the blocking flags of the face frames), and still
-        # estimate from every face frame so a fever is not hidden behind a quality problem.
-        quality.add(Quality.FEW_FRAMES)
-        chosen = with_face
-        for i in with_face:
-            face = faces[i]
-            assert face is not None
-            quality |= face.flags & BLOCKING
-            if moving[i]:
-                quality.add(Quality.MOVING)
-    quality |= _person_flags([f for i in with_face if (f := faces[i]) is not None], config)
-    measured = [face for i in chosen if (face := faces[i]) is not None]
+    if all(f.face is None for f in frames):
+        return _no_face(frames, ambient_c, distance_m)
+    selection = _select_frames(frames, config)
+    measured = [_face(frames, i) for i in selection.chosen]
     table = np.asarray(
         [
             [m.skin_face_max_c, m.skin_canthus_max_c, m.skin_forehead_c, m.distance_m]
@@ -218,21 +262,11 @@ def fuse_passage(
     if math.isnan(distance_m):
         known_distance = table[:, 3][~np.isnan(table[:, 3])]
         distance_m = float(np.median(known_distance)) if known_distance.size else math.nan
-
-    blackbody_sd_c = config.no_blackbody_sd_c
-    if config.blackbody is None:
-        quality.add(Quality.NO_BLACKBODY)
-    else:
-        readings = [frames[i].blackbody for i in chosen]
-        reading = passage_offset([r for r in readings if r is not None], config.blackbody)
-        quality |= reading.flags
-        if not reading.flags:
-            blackbody_sd_c = 0.0
+    quality = set(selection.quality | _blackbody_flags(frames, selection.chosen, config))
+    referenced = config.blackbody is not None and not quality & BLACKBODY_FLAGS
 
     def corrected(value_c: float) -> float:
-        if math.isnan(value_c):
-            return math.nan
-        return object_c(value_c, config.radiometry, ambient_c)
+        return math.nan if math.isnan(value_c) else object_c(value_c, config.radiometry, ambient_c)
 
     skin = SkinFeatures(
         skin_face_max_c=corrected(face_max_c),
@@ -248,25 +282,21 @@ def fuse_passage(
         # Colder skin than anyone the profile was fitted on: just in from the cold (or a
         # miss). Low is the dangerous direction — it would pass a fever — so re-measure.
         quality.add(Quality.COLD_SKIN)
-
-    gap_limit_c = config.cold_gap_c + config.cold_gap_per_c * max(
-        0.0, config.cold_gap_ref_ambient_c - ambient_c
-    )
-    if not math.isnan(forehead_c) and skin.skin_face_max_c - forehead_c > gap_limit_c:
+    if _cold_arrival(skin.skin_face_max_c, forehead_c, ambient_c, config):
         quality.add(Quality.COLD_ARRIVAL)
 
-    spread_c = float(np.nanstd(table[:, 0])) if len(measured) > 1 else 0.0
-    frames_sd_c = spread_c / math.sqrt(len(measured))
+    frames_sd_c = float(np.nanstd(table[:, 0])) / math.sqrt(len(measured))
+    blackbody_sd_c = 0.0 if referenced else config.no_blackbody_sd_c
     uncertainty_c = math.sqrt(core.uncertainty_c**2 + blackbody_sd_c**2 + frames_sd_c**2)
     # Walking in, people are far and moving: those frames are expected to be unusable, so
     # support counts good frames (enough at twice the minimum), not their share.
-    frame_support = min(1.0, len(good) / (2.0 * config.min_good_frames))
+    frame_support = min(1.0, selection.good / (2.0 * config.min_good_frames))
     confidence = frame_support * (profile.residual_sd_c / uncertainty_c)
     # The box shown is the frame with the most face pixels: the closest, clearest view.
     best = max(measured, key=lambda m: m.pixels)
     return PassageEstimate(
-        t_start_s=t_start_s,
-        t_end_s=t_end_s,
+        t_start_s=frames[0].t_s,
+        t_end_s=frames[-1].t_s,
         face_box=best.box,
         skin_face_max_c=skin.skin_face_max_c,
         skin_canthus_max_c=skin.skin_canthus_max_c,
@@ -278,7 +308,7 @@ def fuse_passage(
         confidence=max(0.0, min(1.0, confidence)),
         quality=frozenset(quality),
         frames=len(frames),
-        good_frames=len(good),
+        good_frames=selection.good,
     )
 
 
