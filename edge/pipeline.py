@@ -15,6 +15,7 @@ from calibration.decision import Outcome
 from calibration.faces import FaceConfig
 from calibration.fusion import PipelineConfig, process_frame
 from drivers.base import DeviceOffline, DeviceOnline, Frame, IdScan, Reading
+from edge import systemd
 from edge.config import DeviceSection
 from edge.devices import DeviceRunner
 from edge.kiosk import Kiosk, Recorded
@@ -62,7 +63,15 @@ class Pipeline:
     def run(self, stop: threading.Event, health_interval_s: float) -> None:
         next_health_s = time.monotonic()
         next_retention_s = time.monotonic()
+        ping_s = systemd.watchdog_interval_s()
+        next_ping_s = time.monotonic()
+        systemd.notify("READY=1")
         while not stop.is_set():
+            if ping_s is not None and time.monotonic() >= next_ping_s:
+                # Pinged from the pipeline loop itself: a hung pipeline stops the pings and
+                # systemd restarts the kiosk.
+                systemd.notify("WATCHDOG=1")
+                next_ping_s = time.monotonic() + ping_s
             self.wake.wait(timeout=0.1)
             self.wake.clear()
             for runner in self.runners:
