@@ -322,3 +322,34 @@ def test_modbus_stall_is_offline_and_answers_coming_back_are_online(
     offline = c.events[off]
     assert isinstance(offline, DeviceOffline) and "no valid reply" in offline.reason
     assert driver.counters.timeouts >= 1
+
+
+def test_a_pyserial_url_port_reads_like_a_device_path() -> None:
+    """``--port socket://host:port`` (a serial-to-network converter, or ser2net on a Pi)."""
+    import socket
+
+    frames = b"".join(gy_mcu90614_frame(obj) for obj in (36.5, 36.6, 36.7, 36.8)) * 50
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"\x13\x37garbage" + frames[5:])
+            time.sleep(1.0)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        with Collector(GyMcu90614("net", f"socket://127.0.0.1:{port}", backoff=FAST)) as c:
+            readings = c.wait_data(8)
+    finally:
+        server.close()
+    assert {r.object_c for r in readings} <= {36.5, 36.6, 36.7, 36.8}
+    assert {r.ambient_c for r in readings} == {24.0}
+
+
+def gy_mcu90614_frame(object_c: float) -> bytes:
+    from drivers.gy_mcu90614 import encode_frame
+
+    return encode_frame(object_c, 24.0)
