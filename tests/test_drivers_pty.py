@@ -109,6 +109,16 @@ def test_gy_mcu90614_reads_the_worked_example_over_a_pty(sims: list[PtySimulator
     assert readings[0].ts_utc.tzinfo is not None
 
 
+def test_gy_mcu90614_query_mode_asks_for_each_reading(sims: list[PtySimulator]) -> None:
+    device = Gy90614Device()
+    sim = serve(sims, device)
+    driver = GyMcu90614("gate1", str(sim.path), mode="query", poll_s=0.05, backoff=FAST)
+    with Collector(driver) as c:
+        got = [(r.object_c, r.ambient_c) for r in c.wait_data(6)[:6]]
+    assert not device.continuous  # the first A5 15 BA switched the module to query mode
+    assert_in_order(got, list(device.sent))
+
+
 @pytest.mark.parametrize("model", ["gy-mcu90614", "ascii-line", "id-line", "rdm6300"])
 def test_every_point_and_id_model_reads_exactly_what_its_simulator_sent(
     sims: list[PtySimulator], model: str
