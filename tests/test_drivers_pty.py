@@ -336,17 +336,21 @@ def test_modbus_stall_is_offline_and_answers_coming_back_are_online(
 
 def test_a_pyserial_url_port_reads_like_a_device_path() -> None:
     """``--port socket://host:port`` (a serial-to-network converter, or ser2net on a Pi)."""
+    import contextlib
     import socket
 
-    frames = b"".join(gy_mcu90614_frame(obj) for obj in (36.5, 36.6, 36.7, 36.8)) * 50
+    frames = b"".join(gy_mcu90614_frame(obj) for obj in (36.5, 36.6, 36.7, 36.8))
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
+    done = threading.Event()
 
     def serve_once() -> None:
+        # Stream like a device: pyserial's socket open() discards what arrived before it.
         conn, _ = server.accept()
-        with conn:
+        with conn, contextlib.suppress(OSError):  # the reader hung up: stop sending
             conn.sendall(b"\x13\x37garbage" + frames[5:])
-            time.sleep(1.0)
+            while not done.wait(0.02):
+                conn.sendall(frames)
 
     thread = threading.Thread(target=serve_once, daemon=True)
     thread.start()
@@ -354,6 +358,7 @@ def test_a_pyserial_url_port_reads_like_a_device_path() -> None:
         with Collector(GyMcu90614("net", f"socket://127.0.0.1:{port}", backoff=FAST)) as c:
             readings = c.wait_data(8)
     finally:
+        done.set()
         server.close()
     assert {r.object_c for r in readings} <= {36.5, 36.6, 36.7, 36.8}
     assert {r.ambient_c for r in readings} == {24.0}
