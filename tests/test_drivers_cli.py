@@ -169,9 +169,11 @@ def test_record_writes_the_documented_npz_that_replay_reads_back(tmp_path: Path)
     assert rec.meta.camera_model == "lepton"
     assert rec.meta.ambient_c == pytest.approx(30.0)
     assert rec.meta.blackbody is not None and rec.meta.blackbody.set_c == 35.0
-    with np.load(out) as raw:
-        assert set(raw.files) == {"frames_c", "t_s", "meta_json"}
-        assert raw["frames_c"].dtype == np.float32 and raw["t_s"].dtype == np.float64
+    with np.load(out) as raw:  # the Lepton's raw counts are kept, losslessly
+        assert set(raw.files) == {"frames_raw", "raw_format", "t_s", "meta_json"}
+        assert raw["frames_raw"].dtype == np.uint16 and str(raw["raw_format"]) == "centikelvin"
+        assert raw["t_s"].dtype == np.float64
+    assert float(rec.frames_c.min()) > 15.0 and float(rec.frames_c.max()) < 70.0
 
 
 def test_record_refuses_a_point_thermometer_with_a_message() -> None:
