@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-packages:
-	bash scripts/ensure-system-packages mosquitto
+	bash scripts/ensure-system-packages mosquitto openssl
 
 demo: $(VENV)/.installed system-packages
 	$(VENV)/bin/tempgate-demo $(ARGS)
@@ -28,6 +28,9 @@ typecheck: $(VENV)/.installed
 
 pytest: $(VENV)/.installed system-packages
 	$(PY) -m pytest $(ARGS)
+
+faults: $(VENV)/.installed system-packages
+	$(PY) -m pytest tests/test_faults.py $(ARGS)
 
 test: lint typecheck pytest
 

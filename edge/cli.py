@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "edge.cli_check",
     "edge.cli_run",
     "edge.cli_devices",
+    "edge.cli_calibrate",
 )
 
 

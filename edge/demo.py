@@ -115,8 +115,14 @@ port = {http_port}
     return path
 
 
+TOKEN: dict[str, str] = {}
+
+
 def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
+    request = urllib.request.Request(url)
+    if "token" in TOKEN:
+        request.add_header("Authorization", f"Bearer {TOKEN['token']}")
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -207,6 +213,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"demo: broker       {broker.kind} on {broker.host}:{broker.port}")
 
     http_port = args.http_port or free_port()
+    server_config = write_server_config(run_dir, broker, http_port)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "token",
+            "create",
+            "--config",
+            str(server_config),
+            "--role",
+            "admin",
+            "--name",
+            "demo-admin",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        print(f"demo: could not create a token: {made.stderr}", file=sys.stderr)
+        broker.stop()
+        return 1
+    TOKEN["token"] = made.stdout.strip()
     base_url = f"http://127.0.0.1:{http_port}"
     children: list[Child] = []
     ok = False

@@ -10,6 +10,7 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -18,11 +19,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.wire import Alert, Birth, Entry, Health, Status, WireError, parse_message, subscription
 from server.config import ServerConfig
-from server.store import Batch, DeadLetter, StoreWriter
+from server.store import Batch, DeadLetter
+from server.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
-# Shared-subscription ready: several collectors can take "$share/collectors/" + this filter.
+# With [mqtt] shared_group set, several collectors share this filter ($share/<group>/…).
 SUBSCRIPTION = subscription()
 
 
@@ -34,20 +36,20 @@ class Received:
     payload: bytes
 
 
-def sort_into(batch: Batch, item: Received) -> None:
+def sort_into(batch: Batch, topic_name: str, payload: bytes) -> None:
     """Validate one message and put it where it belongs in the batch."""
     try:
-        _, message = parse_message(item.topic, item.payload)
+        where, message = parse_message(topic_name, payload)
     except WireError as exc:
-        batch.dead_letters.append(DeadLetter(item.topic, item.payload, str(exc)))
-        log.warning("event=dead_letter topic=%s reason=%s", item.topic, exc)
+        batch.dead_letters.append(DeadLetter(topic_name, payload, str(exc)))
+        log.warning("event=dead_letter topic=%s reason=%s", topic_name, exc)
         return
     if isinstance(message, Entry):
         batch.entries.append(message)
     elif isinstance(message, Alert):
         batch.alerts.append(message)
     elif isinstance(message, Status):
-        batch.statuses.append(message)
+        batch.statuses.append((where, message))
     elif isinstance(message, Birth):
         batch.births.append(message)
     elif isinstance(message, Health):
@@ -63,6 +65,7 @@ class Ingest:
         self._stopping = threading.Event()
         self.connected = threading.Event()
         self.stored_batches = 0
+        self.on_commit: Callable[[], None] = lambda: None
         self._writer_thread = threading.Thread(target=self._write_loop, name="ingest-writer")
         self._client = self._make_client()
 
@@ -87,7 +90,8 @@ class Ingest:
 
     def start(self) -> None:
         # Open the store before subscribing, so a broken store fails the start, not a batch.
-        self._writer = StoreWriter(self._config.store.path)
+        self._writer = WriterProcess(self._config.store.path)
+        self._writer.start()
         self._writer_thread.start()
         cfg = self._config.mqtt
         self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
@@ -100,7 +104,7 @@ class Ingest:
         self._client.loop_stop()
         self._stopping.set()
         self._writer_thread.join(timeout=10)
-        self._writer.close()
+        self._writer.stop()
 
     def _on_connect(
         self,
@@ -113,7 +117,8 @@ class Ingest:
         if reason_code.is_failure:
             log.error("event=mqtt_refused reason=%s", reason_code)
             return
-        client.subscribe(SUBSCRIPTION, qos=1)
+        group = self._config.mqtt.shared_group
+        client.subscribe(f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION, qos=1)
         self.connected.set()
         log.info("event=mqtt_connected session_present=%s", flags.session_present)
 
@@ -158,18 +163,9 @@ class Ingest:
             items = self._next_batch()
             if not items:
                 continue
-            batch = Batch([], [], [], [], [], [])
-            for item in items:
-                sort_into(batch, item)
-            while True:
-                try:
-                    self._writer.write(batch)
-                    break
-                except Exception:
-                    # Not acknowledged, so not lost: retry until the store takes it.
-                    log.exception("event=batch_write_failed size=%d", len(items))
-                    time.sleep(1.0)
+            self._writer.commit([(item.topic, item.payload) for item in items])
             for item in items:
                 if item.qos > 0:
                     self._client.ack(item.mid, item.qos)
             self.stored_batches += 1
+            self.on_commit()

@@ -1,132 +1,25 @@
 """The collector's store: SQLite (WAL) through sqlite-utils, one writer, readers on their own
-connections. Migrations are ordered functions; ``PRAGMA user_version`` says how many ran.
+connections.
 
 The interface is narrow (``StoreWriter`` for ingest, ``StoreReader`` for the API) so that a
 PostgreSQL store can follow.
 """
 
-import base64
 import json
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+from edge.wire import Alert, Birth, Entry, Health, KioskState, Status, Topic, format_ts
+from server import alerts
+from server.db import Transaction, connect, migrate
 
-from edge.wire import Alert, Birth, Entry, Health, Status, format_ts
+log = logging.getLogger(__name__)
 
-
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    db.table("entries").create(
-        {
-            "event_id": str,
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "seq": int,
-            "ts": str,
-            "decision": str,
-            "temperature_c": float,
-            "threshold_c": float,
-            "skin_c": float,
-            "ambient_c": float,
-            "person_id": str,
-            "person_kind": str,
-            "round": str,
-            "device_id": str,
-            "quality_flags": str,
-            "retest_of": str,
-            "historical": int,
-            "received_at": str,
-        },
-        pk="event_id",
-    )
-    db.table("entries").create_index(["site_id", "gate_id", "ts"])
-    db.table("entries").create_index(["ts", "event_id"])
-    db.table("entries").create_index(["person_id", "ts"])
-    db.table("alerts").create(
-        {
-            "event_id": str,
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "seq": int,
-            "ts": str,
-            "alert_type": str,
-            "severity": str,
-            "entry_event_id": str,
-            "temperature_c": float,
-            "person_id": str,
-            "message": str,
-            "historical": int,
-            "status": str,
-            "received_at": str,
-        },
-        pk="event_id",
-    )
-    db.table("alerts").create_index(["site_id", "ts"])
-    db.table("kiosks").create(
-        {
-            "kiosk_id": str,
-            "site_id": str,
-            "gate_id": str,
-            "state": str,
-            "boot": int,
-            "state_ts": str,
-            "software_version": str,
-            "config_version": str,
-            "profile_version": str,
-            "last_seen": str,
-        },
-        pk="kiosk_id",
-    )
-    db.table("health").create(
-        {"event_id": str, "kiosk_id": str, "ts": str, "payload": str, "received_at": str},
-        pk="event_id",
-    )
-    db.table("dead_letters").create(
-        {"id": int, "topic": str, "payload": bytes, "reason": str, "received_at": str},
-        pk="id",
-    )
-
-
-# Ordered; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
-
-
-def connect(path: Path) -> sqlite_utils.Database:
-    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA busy_timeout=5000")
-    return db
-
-
-def migrate(path: Path) -> int:
-    """Create or upgrade the store at ``path``; returns the schema version now in force."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = connect(path)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        current = int(db.execute("PRAGMA user_version").fetchone()[0])
-        for index, step in enumerate(MIGRATIONS[current:], start=current + 1):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                step(db)
-                db.execute(f"PRAGMA user_version={index}")
-                db.execute("COMMIT")
-            except Exception:
-                db.execute("ROLLBACK")
-                raise
-        return len(MIGRATIONS)
-    finally:
-        db.close()
-
-
-def _now() -> str:
-    return format_ts(datetime.now(UTC))
+DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_DEADLINE = "11:30"
 
 
 @dataclass(frozen=True)
@@ -140,12 +33,12 @@ class DeadLetter:
 class Batch:
     """What one ingest batch writes, in one transaction."""
 
-    entries: list[Entry]
-    alerts: list[Alert]
-    statuses: list[Status]
-    births: list[Birth]
-    health: list[Health]
-    dead_letters: list[DeadLetter]
+    entries: list[Entry] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    statuses: list[tuple[Topic, Status]] = field(default_factory=list)
+    births: list[Birth] = field(default_factory=list)
+    health: list[Health] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class StoreWriter:
@@ -159,29 +52,42 @@ class StoreWriter:
     def close(self) -> None:
         self._db.close()
 
+    def last_live_id(self) -> int:
+        row = self._db.execute("SELECT max(id) FROM live_events").fetchone()
+        return int(row[0] or 0)
+
     def write(self, batch: Batch) -> None:
         """Commit a batch; duplicates (same event_id) are ignored, first one wins."""
-        received_at = _now()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        received = datetime.now(UTC)
+        received_at = format_ts(received)
+        with Transaction(self._db) as db:
+            sites = {e.site_id for e in batch.entries} | {b.site_id for b in batch.births}
+            sites |= {t.site_id for t, _ in batch.statuses}
+            if sites:
+                db.table("sites").insert_all(
+                    [
+                        {
+                            "site_id": s,
+                            "name": s,
+                            "district": "",
+                            "tz": DEFAULT_TZ,
+                            "deadline": DEFAULT_DEADLINE,
+                        }
+                        for s in sorted(sites)
+                    ],
+                    ignore=True,
+                )
             if batch.entries:
-                self._db.table("entries").insert_all(
-                    [_entry_row(e, received_at) for e in batch.entries], ignore=True
-                )
+                # Plain executemany: sqlite-utils' insert_all costs half the ingest time here.
+                values = [_entry_values(e, received) for e in batch.entries]
+                inserted = db.conn.executemany(_INSERT_ENTRY, values).rowcount
+                if inserted < len(values):
+                    self._record_conflicts(values, received_at)
+                for entry in batch.entries:
+                    if entry.retest_of is not None:
+                        self._note_retest(entry, received_at)
             if batch.alerts:
-                self._db.table("alerts").insert_all(
-                    [_alert_row(a, received_at) for a in batch.alerts], ignore=True
-                )
-            for status in batch.statuses:
-                self._upsert_kiosk(
-                    status.kiosk_id,
-                    {
-                        "state": status.state.value,
-                        "boot": status.boot,
-                        "state_ts": format_ts(status.ts),
-                    },
-                    received_at,
-                )
+                self._insert_alerts(batch.alerts, received_at)
             for birth in batch.births:
                 self._upsert_kiosk(
                     birth.kiosk_id,
@@ -195,8 +101,10 @@ class StoreWriter:
                     },
                     received_at,
                 )
+            for where, status in batch.statuses:
+                self._apply_status(where, status, received_at)
             if batch.health:
-                self._db.table("health").insert_all(
+                db.table("health").insert_all(
                     [
                         {
                             "event_id": h.event_id,
@@ -210,7 +118,7 @@ class StoreWriter:
                     ignore=True,
                 )
             if batch.dead_letters:
-                self._db.table("dead_letters").insert_all(
+                db.table("dead_letters").insert_all(
                     [
                         {
                             "topic": d.topic,
@@ -221,10 +129,107 @@ class StoreWriter:
                         for d in batch.dead_letters
                     ]
                 )
-            self._db.execute("COMMIT")
-        except Exception:
-            self._db.execute("ROLLBACK")
-            raise
+
+    def _record_conflicts(self, values: list[tuple[Any, ...]], received_at: str) -> None:
+        """Some entries were already stored: the first one wins; a resend with other content
+        is kept in ``conflicts`` (an honest resend, same content, is just a duplicate)."""
+        by_id: dict[str, tuple[Any, ...]] = {}
+        for row in values:
+            event_id = row[0]
+            if event_id in by_id and by_id[event_id][:_CONTENT] != row[:_CONTENT]:
+                self._conflict("entry", event_id, by_id[event_id], row, received_at)
+            by_id.setdefault(event_id, row)
+        ids = list(by_id)
+        for stored in self._db.execute(
+            f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries "
+            f"WHERE event_id IN ({','.join('?' * len(ids))}) AND received_at != ?",
+            [*ids, received_at],
+        ).fetchall():
+            offered = by_id[stored[0]]
+            if stored[:_CONTENT] != offered[:_CONTENT]:
+                self._conflict("entry", stored[0], stored, offered, received_at)
+
+    def _conflict(
+        self, kind: str, event_id: str, stored: Any, rejected: Any, received_at: str
+    ) -> None:
+        log.warning("event=event_id_conflict kind=%s event_id=%s", kind, event_id)
+        self._db.execute(
+            "INSERT INTO conflicts(kind, event_id, stored, rejected, received_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [kind, event_id, json.dumps(stored), json.dumps(rejected), received_at],
+        )
+
+    def _insert_alerts(self, batch_alerts: list[Alert], received_at: str) -> None:
+        ids = [a.event_id for a in batch_alerts]
+        known = {
+            r[0]
+            for r in self._db.execute(
+                f"SELECT event_id FROM alerts WHERE event_id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        }
+        for alert in batch_alerts:
+            if alert.event_id in known:
+                continue
+            known.add(alert.event_id)
+            self._db.table("alerts").insert(_alert_row(alert, received_at))
+            alerts.audit(
+                self._db, alert.event_id, "raised", alert.kiosk_id, received_at, alert.message
+            )
+            alerts.announce(self._db, alert.event_id, "alert.raised", received_at)
+
+    def _note_retest(self, entry: Entry, received_at: str) -> None:
+        """A re-test at the kiosk is added to the first measurement's alert, for the guard."""
+        row = self._db.execute(
+            "SELECT event_id FROM alerts WHERE entry_event_id = ?", [entry.retest_of]
+        ).fetchone()
+        if row is None:
+            return
+        temperature = (
+            "no valid reading" if entry.temperature_c is None else f"{entry.temperature_c:.1f} ℃"
+        )
+        alerts.audit(
+            self._db,
+            row[0],
+            f"retest_{entry.decision.value}",
+            entry.kiosk_id,
+            received_at,
+            temperature,
+        )
+        alerts.announce(self._db, row[0], "alert.retest", received_at)
+
+    def _apply_status(self, where: Topic, status: Status, received_at: str) -> None:
+        previous = self._db.execute(
+            "SELECT state FROM kiosks WHERE kiosk_id = ?", [status.kiosk_id]
+        ).fetchone()
+        self._upsert_kiosk(
+            status.kiosk_id,
+            {
+                "site_id": where.site_id,
+                "gate_id": where.gate_id,
+                "state": status.state.value,
+                "boot": status.boot,
+                "state_ts": format_ts(status.ts),
+            },
+            received_at,
+        )
+        if status.state is KioskState.OFFLINE:
+            alerts.raise_kiosk_offline(
+                self._db, status.kiosk_id, where.site_id, where.gate_id, received_at
+            )
+        else:
+            alerts.clear_kiosk_offline(self._db, status.kiosk_id, received_at)
+        if previous is None or previous[0] != status.state.value:
+            alerts.live_event(
+                self._db,
+                received_at,
+                "kiosk.status",
+                where.site_id,
+                {
+                    "kiosk_id": status.kiosk_id,
+                    "gate_id": where.gate_id,
+                    "state": status.state.value,
+                },
+            )
 
     def _upsert_kiosk(self, kiosk_id: str, values: dict[str, Any], received_at: str) -> None:
         row = {"kiosk_id": kiosk_id, "last_seen": received_at, **values}
@@ -237,132 +242,80 @@ class StoreWriter:
         )
 
 
-def _entry_row(entry: Entry, received_at: str) -> dict[str, Any]:
-    row = entry.model_dump(mode="json", exclude={"schema_"})
-    row["quality_flags"] = json.dumps(row["quality_flags"])
-    row["historical"] = int(entry.historical)
-    row["received_at"] = received_at
-    return row
+# A kiosk clock this far off is flagged (the record is kept: it was decided).
+FUTURE_SKEW = timedelta(minutes=5)
+PAST_SKEW = timedelta(days=7)
+
+
+def ts_flag(ts: datetime, received: datetime) -> str | None:
+    if ts > received + FUTURE_SKEW:
+        return "future"
+    if ts < received - PAST_SKEW:
+        return "past"
+    return None
+
+
+_ENTRY_COLUMNS = (
+    "event_id",
+    "kiosk_id",
+    "site_id",
+    "gate_id",
+    "seq",
+    "ts",
+    "decision",
+    "temperature_c",
+    "threshold_c",
+    "skin_c",
+    "ambient_c",
+    "person_id",
+    "person_kind",
+    "round",
+    "device_id",
+    "quality_flags",
+    "retest_of",
+    "admission",
+    "historical",
+    "ts_flag",
+    "received_at",
+)
+# Whether a record was replayed (historical) is the delivery's business, not its content.
+_CONTENT = _ENTRY_COLUMNS.index("historical")
+_INSERT_ENTRY = (
+    f"INSERT OR IGNORE INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS))})"
+)
+
+
+def _entry_values(e: Entry, received: datetime) -> tuple[Any, ...]:
+    return (
+        e.event_id,
+        e.kiosk_id,
+        e.site_id,
+        e.gate_id,
+        e.seq,
+        format_ts(e.ts),
+        e.decision.value,
+        e.temperature_c,
+        e.threshold_c,
+        e.skin_c,
+        e.ambient_c,
+        e.person_id,
+        e.person_kind.value,
+        e.round.value,
+        e.device_id,
+        json.dumps(list(e.quality_flags)),
+        e.retest_of,
+        e.admission,
+        int(e.historical),
+        ts_flag(e.ts, received),
+        format_ts(received),
+    )
 
 
 def _alert_row(alert: Alert, received_at: str) -> dict[str, Any]:
     row = alert.model_dump(mode="json", exclude={"schema_"})
+    row["ts_flag"] = ts_flag(alert.ts, datetime.fromisoformat(received_at))
     row["historical"] = int(alert.historical)
     row["status"] = "open"
     row["received_at"] = received_at
     return row
-
-
-class CursorError(ValueError):
-    """A pagination cursor this server did not make."""
-
-
-def encode_cursor(ts: str, event_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{ts}|{event_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        ts, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (ValueError, UnicodeDecodeError):
-        raise CursorError(
-            "cursor is not one this server returned; pass next_cursor from the previous page"
-        ) from None
-    return ts, event_id
-
-
-@dataclass(frozen=True)
-class EntryFilter:
-    site_id: str | None = None
-    gate_id: str | None = None
-    kiosk_id: str | None = None
-    person_id: str | None = None
-    decision: str | None = None
-    round: str | None = None
-    since: str | None = None
-    until: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class StoreReader:
-    """Read-only queries on a connection of its own (one per request or per thread)."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def entries(self, where: EntryFilter, limit: int, cursor: str | None) -> Page:
-        """Entries oldest first, ``limit`` at a time; pass ``next_cursor`` back for more."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("site_id", where.site_id),
-            ("gate_id", where.gate_id),
-            ("kiosk_id", where.kiosk_id),
-            ("person_id", where.person_id),
-            ("decision", where.decision),
-            ("round", where.round),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if where.since is not None:
-            clauses.append("ts >= ?")
-            params.append(where.since)
-        if where.until is not None:
-            clauses.append("ts < ?")
-            params.append(where.until)
-        if cursor is not None:
-            after_ts, after_id = decode_cursor(cursor)
-            clauses.append("(ts, event_id) > (?, ?)")
-            params.extend([after_ts, after_id])
-        sql = "SELECT * FROM entries"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY ts, event_id LIMIT ?"
-        params.append(limit + 1)
-        rows = [self._entry_out(r) for r in self._db.query(sql, params)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["ts"], rows[-1]["event_id"]) if more else None
-        return Page(rows, next_cursor)
-
-    @staticmethod
-    def _entry_out(row: dict[str, Any]) -> dict[str, Any]:
-        row = dict(row)
-        row["quality_flags"] = json.loads(row["quality_flags"] or "[]")
-        row["historical"] = bool(row["historical"])
-        return row
-
-    def count(self, table: str) -> int:
-        if table not in {"entries", "alerts", "kiosks", "health", "dead_letters"}:
-            raise ValueError(f"unknown table {table!r}")
-        return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    def kiosks(self) -> list[dict[str, Any]]:
-        return list(self._db.query("SELECT * FROM kiosks ORDER BY site_id, gate_id, kiosk_id"))
-
-    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        return list(
-            self._db.query(
-                "SELECT id, topic, reason, received_at FROM dead_letters ORDER BY id DESC LIMIT ?",
-                [limit],
-            )
-        )
-
-    def alerts(self, site_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM alerts"
-        params: list[Any] = []
-        if site_id is not None:
-            sql += " WHERE site_id = ?"
-            params.append(site_id)
-        sql += " ORDER BY ts DESC LIMIT ?"
-        params.append(limit)
-        return [{**r, "historical": bool(r["historical"])} for r in self._db.query(sql, params)]

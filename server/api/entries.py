@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from edge.wire import Decision, Round, format_ts
-from server.api.deps import reader
-from server.store import EntryFilter, StoreReader
+from server.api.deps import Viewer, reader
+from server.queries import EntryFilter, StoreReader
 
 router = APIRouter(prefix="/api/v1/entries", tags=["entries"])
 
@@ -29,6 +29,7 @@ def _ts(value: datetime | None) -> str | None:
 @router.get("", response_model=EntryPage)
 def list_entries(
     store: Annotated[StoreReader, Depends(reader)],
+    principal: Viewer,
     site: str | None = None,
     gate: str | None = None,
     kiosk: str | None = None,

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from edge.wire import key_path
-from server.store import CursorError
+from server.queries import CursorError
 
 
 def install(app: FastAPI) -> None:
