@@ -145,7 +145,13 @@ class KioskScreen:
         """Serve in a daemon thread. Port 0 picks a free port; ``url`` tells which."""
         if self._server is not None:
             raise RuntimeError("the kiosk screen is already started")
-        server = ThreadingHTTPServer((self.host, self.port), ScreenHandler)
+        try:
+            server = ThreadingHTTPServer((self.host, self.port), ScreenHandler)
+        except OSError as error:
+            raise OSError(
+                f"the kiosk screen cannot listen on {self.host}:{self.port}: {error.strerror}; "
+                f"is another kiosk process running, or use port 0 for a free one"
+            ) from error
         server.daemon_threads = True
         # Event streams end only when the browser goes: never wait for them on close.
         server.block_on_close = False

@@ -344,6 +344,7 @@ def test_fever_shows_within_a_second_with_temperature_name_and_tone(
     assert page.locator("#person").inner_text() == "李明"
     assert page.locator("#hint").inner_text() == "请到临时观察点复测"
     assert page.locator("body").get_attribute("data-tones") == "1"
+    page.locator('body[data-audio="running"]').wait_for(state="attached", timeout=1000)
     background = page.locator("#result").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(198, 40, 40)"
     page.locator("#frame").wait_for(state="visible", timeout=2000)
@@ -422,3 +423,17 @@ def test_result_returns_to_idle_after_the_hold_time(browser: Any) -> None:
     finally:
         context.close()
         kiosk_screen.stop()
+
+
+def test_a_second_screen_on_a_busy_port_says_so(screen: KioskScreen) -> None:
+    second = KioskScreen("127.0.0.1", screen.port, "gate")
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{screen.port}.*port 0"):
+        second.start()
+
+
+def test_page_says_when_its_screen_service_is_gone(page: Any, screen: KioskScreen) -> None:
+    assert page.locator("#screen-lost").is_hidden()
+    screen.stop()
+    lost = page.locator("#screen-lost")
+    lost.wait_for(state="visible", timeout=3000)
+    assert lost.inner_text() == "本机服务未连接"

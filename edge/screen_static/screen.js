@@ -61,6 +61,7 @@ const FRAME_RETRY_MS = 1000; // no camera: ask less often
 
 const view = {
   language: "zh-CN",
+  languageChosen: false, // once someone taps the switch, a reconnect does not undo it
   kioskName: "",
   result: null,
   status: { devices: {}, link: "connecting" },
@@ -141,6 +142,7 @@ function playFeverTone() {
   document.body.dataset.tones = String(Number(document.body.dataset.tones) + 1);
   audio ??= new AudioContext();
   if (audio.state === "suspended") audio.resume();
+  document.body.dataset.audio = audio.state; // "running" means the tone is really heard
   const start = audio.currentTime + 0.05;
   for (let i = 0; i < 3; i += 1) {
     const at = start + i * 0.4;
