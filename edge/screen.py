@@ -15,9 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from importlib.resources import files
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +29,7 @@ from edge.screen_frame import (
     check_frame,
     render_thermal_png,
 )
-from edge.screen_http import ScreenHandler, Static
+from edge.screen_http import ScreenServer, Static
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +135,7 @@ class KioskScreen:
         self._encode_lock = threading.Lock()
         self._subscribers: set[queue.Queue[ScreenEvent | None]] = set()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ScreenServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -146,16 +145,12 @@ class KioskScreen:
         if self._server is not None:
             raise RuntimeError("the kiosk screen is already started")
         try:
-            server = ThreadingHTTPServer((self.host, self.port), ScreenHandler)
+            server = ScreenServer((self.host, self.port), self)
         except OSError as error:
             raise OSError(
                 f"the kiosk screen cannot listen on {self.host}:{self.port}: {error.strerror}; "
                 f"is another kiosk process running, or use port 0 for a free one"
             ) from error
-        server.daemon_threads = True
-        # Event streams end only when the browser goes: never wait for them on close.
-        server.block_on_close = False
-        server.screen = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
         self._stopping.clear()
@@ -193,7 +188,12 @@ class KioskScreen:
     # -- what the pipeline calls -----------------------------------------------------------
 
     def show_result(self, result: ScreenResult) -> None:
-        """Show a decision now; it returns to the idle prompt after ``result_hold_s``."""
+        """Show a decision now; it returns to the idle prompt after ``result_hold_s``.
+
+        Call it once the decision is committed to the ledger: nothing is shown as final before
+        it is recorded. A decision that could not be recorded is a ``remeasure`` whose
+        ``message`` says to measure by hand.
+        """
         if not isinstance(result, ScreenResult):
             raise TypeError(f"show_result takes a ScreenResult, got {type(result).__name__}")
         with self._lock:
@@ -227,7 +227,7 @@ class KioskScreen:
             if dict(devices) == self._devices and link == self._link:
                 return
             self._devices = dict(devices)
-            self._link = link  # type: ignore[assignment]  # checked against LINKS above
+            self._link = cast(Link, link)  # checked against LINKS above
             self._publish(ScreenEvent("status", self._status_json()))
 
     # -- what the HTTP handler calls -------------------------------------------------------

@@ -5,7 +5,7 @@ import logging
 import queue
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
@@ -48,15 +48,27 @@ class Static:
         )
 
 
+class ScreenServer(ThreadingHTTPServer):
+    """The HTTP server of one kiosk screen: a thread per request, knowing its screen."""
+
+    daemon_threads = True
+    # Event streams end only when the browser goes: never wait for them on close.
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], screen: "KioskScreen") -> None:
+        super().__init__(address, ScreenHandler)
+        self.screen = screen
+
+
 class ScreenHandler(BaseHTTPRequestHandler):
     """One request. HTTP/1.0 (the default): each response ends by closing, which suits a stream."""
 
     server_version = "tempgate-screen"
+    server: ScreenServer
 
     @property
     def screen(self) -> "KioskScreen":
-        screen: KioskScreen = self.server.screen  # type: ignore[attr-defined]
-        return screen
+        return self.server.screen
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
