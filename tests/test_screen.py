@@ -220,12 +220,12 @@ def test_show_frame_keeps_a_copy_not_the_callers_buffer(screen: KioskScreen) -> 
 
 
 def test_a_stopped_camera_is_not_shown_as_live() -> None:
-    kiosk_screen = KioskScreen("127.0.0.1", 0, "gate", frame_stale_s=0.2)
+    kiosk_screen = KioskScreen("127.0.0.1", 0, "gate", frame_stale_s=0.5)
     kiosk_screen.start()
     try:
         kiosk_screen.show_frame(gate_scene(), None, None)
         assert get(f"{kiosk_screen.url}frame.png")[0] == 200
-        threading.Event().wait(0.4)
+        threading.Event().wait(0.8)
         status, _, body = get(f"{kiosk_screen.url}frame.png")
         assert status == 404
         assert "check that the thermal camera is connected" in json.loads(body)["message"]
@@ -234,7 +234,7 @@ def test_a_stopped_camera_is_not_shown_as_live() -> None:
 
 
 def test_state_holds_the_result_for_a_while_then_returns_to_idle() -> None:
-    kiosk_screen = KioskScreen("127.0.0.1", 0, "gate", language="en", result_hold_s=0.3)
+    kiosk_screen = KioskScreen("127.0.0.1", 0, "gate", language="en", result_hold_s=1.0)
     kiosk_screen.start()
     try:
         kiosk_screen.show_result(result("fever_suspect", 38.2))
@@ -243,9 +243,9 @@ def test_state_holds_the_result_for_a_while_then_returns_to_idle() -> None:
         assert state["language"] == "en"
         assert state["result"]["outcome"] == "fever_suspect"
         assert state["result"]["temperature_c"] == 38.2
-        assert 0 < state["result"]["hold_ms"] <= 300
+        assert 0 < state["result"]["hold_ms"] <= 1000
         assert state["status"] == {"devices": {"cam0": True, "ir0": False}, "link": "offline"}
-        threading.Event().wait(0.4)
+        threading.Event().wait(1.2)
         assert json.loads(get(f"{kiosk_screen.url}state")[2])["result"] is None
     finally:
         kiosk_screen.stop()
@@ -431,9 +431,20 @@ def test_a_second_screen_on_a_busy_port_says_so(screen: KioskScreen) -> None:
         second.start()
 
 
-def test_page_says_when_its_screen_service_is_gone(page: Any, screen: KioskScreen) -> None:
-    assert page.locator("#screen-lost").is_hidden()
-    screen.stop()
-    lost = page.locator("#screen-lost")
-    lost.wait_for(state="visible", timeout=3000)
-    assert lost.inner_text() == "本机服务未连接"
+def test_page_says_when_its_screen_service_is_gone(browser: Any) -> None:
+    # Its own page: once the service is gone, failed requests in the console are expected.
+    kiosk_screen = KioskScreen("127.0.0.1", 0, "gate")
+    kiosk_screen.start()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        opened = context.new_page()
+        opened.goto(kiosk_screen.url)
+        wait_until_connected(opened)
+        assert opened.locator("#screen-lost").is_hidden()
+        kiosk_screen.stop()
+        lost = opened.locator("#screen-lost")
+        lost.wait_for(state="visible", timeout=3000)
+        assert lost.inner_text() == "本机服务未连接"
+    finally:
+        context.close()
+        kiosk_screen.stop()
