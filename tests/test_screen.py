@@ -4,6 +4,7 @@ Browser tests save 800×480 screenshots to artifacts/screen-*.png (the kiosk's 7
 """
 
 import json
+import re
 import shutil
 import threading
 import urllib.error
@@ -20,7 +21,7 @@ import pytest
 from conftest import require
 
 import edge.screen as screen_module
-from edge.screen import KioskScreen, ScreenResult
+from edge.screen import OUTCOMES, KioskScreen, ScreenResult
 from edge.screen_frame import (
     BLACKBODY_BGR,
     FACE_BGR,
@@ -448,3 +449,20 @@ def test_page_says_when_its_screen_service_is_gone(browser: Any) -> None:
     finally:
         context.close()
         kiosk_screen.stop()
+
+
+def test_every_outcome_has_words_in_both_languages(page: Any, screen: KioskScreen) -> None:
+    def texts() -> list[str]:
+        return [page.locator(f"#{part}").inner_text() for part in ("label", "hint", "link", "lang")]
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for outcome in sorted(OUTCOMES):
+        screen.show_result(result(outcome, 36.9, name=None))
+        page.locator(f'body[data-outcome="{outcome}"]').wait_for(state="attached", timeout=1000)
+        chinese = texts()
+        assert all(cjk.search(text) for text in chinese[:3]), (outcome, chinese)
+        page.locator("#lang").click()
+        english = texts()
+        assert all(text and not cjk.search(text) for text in english[:3]), (outcome, english)
+        assert not any("Hint" in text or "_" in text for text in chinese + english), "a raw key"
+        page.locator("#lang").click()

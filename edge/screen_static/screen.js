@@ -69,7 +69,11 @@ const view = {
 };
 
 const $ = (id) => document.getElementById(id);
-const t = (key) => STRINGS[view.language][key] ?? key;
+function t(key) {
+  const text = STRINGS[view.language][key];
+  if (text === undefined) console.error(`screen.js: no ${view.language} text for "${key}"`);
+  return text ?? key;
+}
 
 function render() {
   document.documentElement.lang = view.language;
