@@ -34,7 +34,17 @@ class RosterFormatError(ValueError):
 
 def parse_roster(text: str) -> tuple[list[dict[str, str]], list[RejectedRow]]:
     """Rows ready to store, and the rows refused with why."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _parse_roster(text)
+    except csv.Error as exc:
+        # Unreadable CSV is the sender's file, not a server fault: a 422 saying why, never a 500.
+        raise RosterFormatError(f"the file is not readable CSV: {exc}") from None
+
+
+def _parse_roster(text: str) -> tuple[list[dict[str, str]], list[RejectedRow]]:
+    # newline="" lets csv see the line endings itself: \r\n, \n and the bare \r of a
+    # "CSV (Macintosh)" export all parse.
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ROSTER_COLUMNS if c not in header]
     if missing:

@@ -26,7 +26,17 @@ SiteId = Annotated[str, Path(pattern=ID_PATTERN)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# A site's local day needs UTC bounds a datetime can hold: 0001-01-01 in UTC+8 starts in year 0.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+
+
+def _check_day(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(422, f"day {day} is out of range; use {FIRST_DAY} to {LAST_DAY}")
+
+
 def _report(db: Db, site_id: str, day: date) -> DailyReport:
+    _check_day(day)
     try:
         return build_report(db, site_id, day, now_utc())
     except UnknownSite as exc:
@@ -71,6 +81,7 @@ def export_report(
 @router.post("/sites/{site_id}/reports/{day}/submit", response_model=DailyReport)
 def submit(site_id: SiteId, day: date, db: Db, principal: Admin) -> DailyReport:
     """File the day's report upward (a zero report when nothing was abnormal)."""
+    _check_day(day)
     try:
         with Transaction(db):
             return submit_report(db, site_id, day, principal.name, now_utc())
@@ -115,4 +126,5 @@ def record_absence(
 @router.get("/reports/district", response_model=DistrictView)
 def district(db: Db, principal: Viewer, day: date, district: str | None = None) -> DistrictView:
     """Which schools have filed the day's report, and which have not."""
+    _check_day(day)
     return district_view(db, day, district)
