@@ -4,8 +4,9 @@ A TC001-size (256×192) scene is rendered ahead of time and handed to the real p
 queue → calibration → passage → ledger commit) at the camera's 25 fps, as the driver thread
 would, for ``SECONDS``. Figures:
 
-- decision latency: from the frame that completed a passage to its record committed in the
-  ledger (the moment the screen may show it as final), p50/p99;
+- decision latency: from the frame that completed a passage to its result handed to the kiosk
+  screen after the record is committed in the ledger (the page gets it by SSE in < 1 ms,
+  ``python -m bench screen``), p50/p99;
 - CPU share of the pipeline thread at 25 fps, against the bare per-frame calibration cost;
 - peak RSS of the process (includes the pre-rendered frames, reported separately).
 
@@ -33,6 +34,7 @@ from edge.devices import DeviceRunner
 from edge.kiosk import Kiosk
 from edge.passage import PassageConfig, PassageTracker
 from edge.pipeline import Pipeline
+from edge.screen import KioskScreen
 
 FPS = 25.0
 SECONDS = 30.0
@@ -79,7 +81,9 @@ blackbody = {{ x = {box.x}, y = {box.y}, w = {box.w}, h = {box.h}, set_c = 35.0 
     with tempfile.TemporaryDirectory() as tmp:
         text = config_text + f'[ledger]\npath = "{Path(tmp) / "ledger.sqlite"}"\n'
         config = parse_config(text, Path(tmp) / "kiosk.toml")
-        kiosk = Kiosk(config)
+        screen = KioskScreen("127.0.0.1", 0, "bench")
+        screen.start()
+        kiosk = Kiosk(config, screen=screen)
         wake = threading.Event()
         runner = DeviceRunner(config.devices[0], "bench", wake)
         tracker = PassageTracker(
@@ -106,6 +110,7 @@ blackbody = {{ x = {box.x}, y = {box.y}, w = {box.w}, h = {box.h}, set_c = 35.0 
         stop.set()
         worker.join()
         kiosk.ledger.close()
+        screen.stop()
 
     latency_ms = np.array(pipeline.stats.decision_latency_s) * 1000
     share = 100 * cpu_s[0] / wall_s
@@ -117,7 +122,7 @@ blackbody = {{ x = {box.x}, y = {box.y}, w = {box.w}, h = {box.h}, set_c = 35.0 
     if latency_ms.size:
         p50, p99 = np.percentile(latency_ms, [50, 99])
         print(
-            f"decision latency frame→committed   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+            f"decision latency frame→on screen   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
             "target p99 <= 300 ms"
         )
     print(

@@ -13,9 +13,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config import ConfigError, KioskConfig, load_config
+
+if TYPE_CHECKING:
+    from edge.screen import KioskScreen
 
 
 def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
@@ -64,11 +67,36 @@ def handle(args: argparse.Namespace) -> int:
     return run_thin(config, stop) if thin else run_devices(config, args.simulate, stop)
 
 
+def start_screen(config: KioskConfig) -> "KioskScreen | None":
+    from edge.screen import KioskScreen
+
+    if not config.screen.enabled:
+        return None
+    screen = KioskScreen(
+        config.screen.host,
+        config.screen.port,
+        config.kiosk.name or config.kiosk.id,
+        config.screen.language,
+        result_hold_s=config.screen.result_hold_s,
+    )
+    try:
+        screen.start()
+    except OSError as exc:
+        # Screening and recording go on without the page; the log says what to fix.
+        logging.getLogger(__name__).error(
+            "event=screen_unavailable reason=%s fix=set [screen] port to a free one", exc
+        )
+        return None
+    logging.getLogger(__name__).info("event=screen_start url=%s", screen.url)
+    return screen
+
+
 def run_thin(config: KioskConfig, stop: threading.Event) -> int:
     from edge.kiosk import Kiosk
     from edge.simulated_gate import GateSimulation, passages
 
-    kiosk = Kiosk(config)
+    screen = start_screen(config)
+    kiosk = Kiosk(config, screen=screen)
     kiosk.start()
     sim = config.simulation
     try:
@@ -87,6 +115,8 @@ def run_thin(config: KioskConfig, stop: threading.Event) -> int:
         )
     finally:
         kiosk.stop()
+        if screen is not None:
+            screen.stop()
     return 0
 
 
@@ -113,7 +143,8 @@ def run_devices(config: KioskConfig, simulate: bool, stop: threading.Event) -> i
     ports = {d.id: d.port or "" for d in config.devices}
     if simulate:
         ports, simulators = start_simulators(config.devices, seed=config.simulation.seed or 0)
-    kiosk = Kiosk(config, profile_version=f"{profile.name}@{profile.version}")
+    screen = start_screen(config)
+    kiosk = Kiosk(config, profile_version=f"{profile.name}@{profile.version}", screen=screen)
     kiosk.start()
     sync = None
     if config.roster.api_url and config.roster.token:
@@ -150,4 +181,6 @@ def run_devices(config: KioskConfig, simulate: bool, stop: threading.Event) -> i
         if sync is not None:
             sync.stop()
         kiosk.stop()
+        if screen is not None:
+            screen.stop()
     return 0

@@ -133,6 +133,14 @@ class RosterSection(_Section):
     unknown_policy: Literal["refuse", "register"] = "register"
 
 
+class ScreenSection(_Section):
+    enabled: bool = True
+    host: str = Field(default="127.0.0.1", description="keep local: the page shows names")
+    port: int = Field(default=8090, ge=0, le=65535)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    result_hold_s: float = Field(default=5.0, gt=0, le=60)
+
+
 class RoundSection(_Section):
     name: Literal["morning", "noon", "evening"]
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -169,6 +177,7 @@ class KioskConfig(_Section):
     calibration: CalibrationSection = CalibrationSection()
     roster: RosterSection = RosterSection()
     rounds: list[RoundSection] = []
+    screen: ScreenSection = ScreenSection()
 
     @model_validator(mode="after")
     def _unique_device_ids(self) -> "KioskConfig":

@@ -65,7 +65,9 @@ def kiosk_id(gate: str) -> str:
     return f"{SITE}-{gate}-1"
 
 
-def write_kiosk_config(run_dir: Path, gate: str, broker: Broker, seed: int) -> Path:
+def write_kiosk_config(
+    run_dir: Path, gate: str, broker: Broker, seed: int, screen_port: int
+) -> Path:
     path = run_dir / f"kiosk-{gate}.toml"
     path.write_text(
         f"""[kiosk]
@@ -86,6 +88,9 @@ path = "{run_dir / f"ledger-{gate}.sqlite"}"
 [[devices]]
 id = "thermo-{gate}"
 model = "simulated-point"
+
+[screen]
+port = {screen_port}
 
 [simulation]
 people_per_minute = 40
@@ -259,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         kiosks = []
         for seed, gate in enumerate(GATES, start=1):
-            config = write_kiosk_config(run_dir, gate, broker, seed)
+            screen_port = free_port()
+            config = write_kiosk_config(run_dir, gate, broker, seed, screen_port)
             kiosk = spawn(
                 f"kiosk-{gate}",
                 ["-m", "edge.cli", "run", "--simulate", "--config", str(config)],
@@ -267,7 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             kiosks.append(kiosk)
             children.append(kiosk)
-            print(f"demo: kiosk        {kiosk_id(gate)} at gate {gate} (log {kiosk.log_path})")
+            print(
+                f"demo: kiosk        {kiosk_id(gate)} at gate {gate}: screen "
+                f"http://127.0.0.1:{screen_port}/  (log {kiosk.log_path})"
+            )
         print(f"demo: files in     {run_dir}")
         print("demo: running" + (f" for {args.for_s:g} s" if args.for_s else "; Ctrl-C stops"))
         stop.wait(args.for_s)

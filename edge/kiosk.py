@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import cast
 
 from calibration.decision import DecisionPolicy, Outcome, decide
 from edge.config import KioskConfig, config_version
@@ -13,6 +14,7 @@ from edge.ledger import Ledger, LedgerFull
 from edge.passage import PassageDecision
 from edge.roster import Admission, RosterCache
 from edge.rounds import round_at
+from edge.screen import KioskScreen, ScreenOutcome, ScreenResult
 from edge.simulated_gate import SimulatedPassage
 from edge.uplink import Uplink
 from edge.wire import (
@@ -47,13 +49,20 @@ class Recorded:
 
     entry: Entry
     alert: Alert | None
+    person_name: str | None = None
 
 
 class Kiosk:
     """Owns the ledger and the uplink of one kiosk; ``handle`` decides and records a passage."""
 
-    def __init__(self, config: KioskConfig, profile_version: str = "threshold-only") -> None:
+    def __init__(
+        self,
+        config: KioskConfig,
+        profile_version: str = "threshold-only",
+        screen: KioskScreen | None = None,
+    ) -> None:
         self.config = config
+        self.screen = screen
         self.ledger = Ledger(config.ledger.path, config.ledger.max_mb)
         self.boot = self.ledger.next_boot()
         self.uplink = Uplink(config, self.ledger, self.boot)
@@ -197,7 +206,40 @@ class Kiosk:
             decided.core_c,
             admission.admission,
         )
-        return Recorded(recorded_entry, recorded_alert)
+        recorded = Recorded(recorded_entry, recorded_alert, admission.name)
+        self._show(decided, recorded, admission.admission)
+        return recorded
+
+    def _show(self, decided: PassageDecision, recorded: Recorded, admission: str) -> None:
+        """The result goes on the screen only now, after it is committed."""
+        if self.screen is None:
+            return
+        outcome = "refused" if admission == "refused" else decided.outcome.value
+        reasons = ", ".join(decided.quality) if decided.outcome is Outcome.REMEASURE else ""
+        self.screen.show_result(
+            ScreenResult(
+                outcome=cast(ScreenOutcome, outcome),
+                temperature_c=decided.core_c,
+                person_name=recorded.person_name,
+                person_id=decided.person_id,
+                message=reasons,
+                ts_utc=recorded.entry.ts,
+            )
+        )
+
+    def show_unrecorded(self, person_id: str | None) -> None:
+        """The ledger refused the decision: nothing is final, the guard measures by hand."""
+        if self.screen is not None:
+            self.screen.show_result(
+                ScreenResult(
+                    outcome="remeasure",
+                    temperature_c=None,
+                    person_name=None,
+                    person_id=person_id,
+                    message="记录失败，请人工测温 / not recorded: measure by hand",
+                    ts_utc=now_utc(),
+                )
+            )
 
     def raise_device_fault(self, device_id: str, reason: str) -> Alert:
         """A device stopped delivering: security staff must know the gate is not screening."""
@@ -279,6 +321,7 @@ class Kiosk:
             except LedgerFull as exc:
                 # Not recorded means not decided: the screen says "measure by hand".
                 self.refused += 1
+                self.show_unrecorded(passage.person_id)
                 log.error("event=decision_refused person=%s reason=%s", passage.person_id, exc)
             self._warn_about_space()
             if time.monotonic() >= next_health_s:

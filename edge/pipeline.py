@@ -19,6 +19,7 @@ from edge import systemd
 from edge.config import DeviceSection
 from edge.devices import DeviceRunner
 from edge.kiosk import Kiosk, Recorded
+from edge.ledger import LedgerFull
 from edge.passage import PassageDecision, PassageTracker
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Pipeline:
     def run(self, stop: threading.Event, health_interval_s: float) -> None:
         next_health_s = time.monotonic()
         next_retention_s = time.monotonic()
+        next_status_s = time.monotonic()
         ping_s = systemd.watchdog_interval_s()
         next_ping_s = time.monotonic()
         systemd.notify("READY=1")
@@ -78,6 +80,12 @@ class Pipeline:
                 self._drain(runner)
             now_s = time.monotonic()
             self._decided(self.tracker.tick(now_s), now_s)
+            if self.kiosk.screen is not None and now_s >= next_status_s:
+                self.kiosk.screen.set_status(
+                    {r.section.id: r.status.online for r in self.runners},
+                    "online" if self.kiosk.uplink.connected else "offline",
+                )
+                next_status_s = now_s + 1.0
             if now_s >= next_health_s:
                 self.kiosk.publish_health(
                     {
@@ -136,6 +144,15 @@ class Pipeline:
         ambient_c = frame.ambient_c or self._ambient_any()
         config = self._configs[runner.section.id]
         result = process_frame(frame.frame_c, frame.t_mono_s, ambient_c, config)
+        screen = self.kiosk.screen
+        if screen is not None:
+            face = None if result.face is None else result.face.box
+            bb = runner.section.blackbody
+            screen.show_frame(
+                frame.frame_c,
+                None if face is None else (face.x, face.y, face.w, face.h),
+                None if bb is None else (bb.x, bb.y, bb.w, bb.h),
+            )
         decided = self.tracker.on_frame(runner.section.id, result, ambient_c, config)
         self._decided(decided, frame.t_mono_s)
 
@@ -145,7 +162,13 @@ class Pipeline:
     def _decided(self, decided: PassageDecision | None, since_s: float) -> Recorded | None:
         if decided is None:
             return None
-        recorded = self.kiosk.record(decided)
+        try:
+            recorded = self.kiosk.record(decided)
+        except LedgerFull as exc:
+            self.kiosk.refused += 1
+            self.kiosk.show_unrecorded(decided.person_id)
+            log.error("event=decision_refused person=%s reason=%s", decided.person_id, exc)
+            return None
         self.stats.decisions += 1
         self.stats.decision_latency_s.append(time.monotonic() - since_s)
         if decided.outcome is Outcome.FEVER_SUSPECT:

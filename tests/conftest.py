@@ -124,6 +124,8 @@ historical_after_s = {historical_after_s}
 [[devices]]
 id = "thermo-1"
 model = "simulated-point"
+[screen]
+port = 0
 """
     return parse_config(text, tmp_path / "kiosk.toml")
 

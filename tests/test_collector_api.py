@@ -383,7 +383,7 @@ def test_a_killed_kiosk_raises_an_offline_alert_that_clears_when_it_returns(
         f'[kiosk]\nid = "school-1-west-1"\nsite = "school-1"\ngate = "west"\n'
         f"[mqtt]\nport = {mosquitto.port}\nkeepalive_s = 5\n"
         f'[ledger]\npath = "{tmp_path / "ledger.sqlite"}"\n'
-        '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n'
+        '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n[screen]\nport = 0\n'
         "[simulation]\npeople_per_minute = 120\nseed = 3\n"
     )
 

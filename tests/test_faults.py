@@ -90,7 +90,7 @@ class Site:
             f'[kiosk]\nid = "faults-{gate}-1"\nsite = "faults"\ngate = "{gate}"\n'
             f"[mqtt]\nport = {port}\nkeepalive_s = 5\nreconnect_min_s = 1\nreconnect_max_s = 2\n"
             f'[ledger]\npath = "{ledger}"\nmax_mb = {max_mb}\n'
-            '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n'
+            '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n[screen]\nport = 0\n'
             f"[simulation]\npeople_per_minute = {PEOPLE_PER_MINUTE}\nfever_fraction = 0.1\n"
         )
         kiosk = KioskProcess(gate, config, ledger, self.work / f"kiosk-{gate}.log")

@@ -20,7 +20,7 @@ def lane_config(tmp_path: Path, broker: Broker, lane: int) -> Path:
         f'[kiosk]\nid = "rush-north-{lane}"\nsite = "school-1"\ngate = "north"\n'
         f"[mqtt]\nport = {broker.port}\nkeepalive_s = 5\n"
         f'[ledger]\npath = "{tmp_path / f"lane-{lane}.sqlite"}"\n'
-        '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n'
+        '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n[screen]\nport = 0\n'
         f"[simulation]\npeople_per_minute = 300\nfever_fraction = 0.1\nseed = {lane}\n"
     )
     return path
