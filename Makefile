@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-packages:
-	bash scripts/ensure-system-packages mosquitto
+	bash scripts/ensure-system-packages mosquitto chromium
 
 demo: $(VENV)/.installed system-packages
 	$(VENV)/bin/tempgate-demo $(ARGS)
