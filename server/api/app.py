@@ -8,11 +8,22 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from server.api import alerts, entries, errors, exports, gates, live, people, reports, tokens
+from server.api import (
+    alerts,
+    console,
+    entries,
+    errors,
+    exports,
+    gates,
+    live,
+    people,
+    reports,
+    tokens,
+)
 from server.db import migrate
 from server.live import LiveHub
 
-ROUTERS = (entries, alerts, gates, people, reports, exports, live, tokens)
+ROUTERS = (entries, alerts, gates, people, reports, exports, live, tokens, console)
 
 
 def create_app(store_path: Path, ingest: Any | None = None) -> FastAPI:
