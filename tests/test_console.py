@@ -357,3 +357,53 @@ def test_a_kiosk_that_dies_shows_as_an_offline_alert_on_the_console(
     )
     assert page.evaluate("window.tempgateBeeps") == 0
     screenshot(page, "kiosk-offline")
+
+
+def start_collector_again(collector: Collector) -> subprocess.Popen[bytes]:
+    """The same collector (config, store, port) started anew, as systemd would after a crash."""
+    with collector.log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--config", str(collector.config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_the_console_reconnects_after_a_collector_restart_and_misses_no_fever(
+    tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
+) -> None:
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north"))
+    kiosk.start()
+    restarted: subprocess.Popen[bytes] | None = None
+    try:
+        kiosk.handle(passage("S00001", 36.6), "thermo-1")
+        wait_for(lambda: len(collector.entries()) == 1, 15, "the first entry")
+        page = console.page
+        console.sign_in("guard")
+        console.wait_live()
+        before = kiosk.handle(passage("S00002", 37.9), "thermo-1").alert
+        assert before is not None
+        expect(page.locator(f'.alert-card[data-alert-id="{before.event_id}"]')).to_be_visible()
+
+        # A crash, not a clean stop: the console must not depend on being told goodbye.
+        collector.process.kill()
+        collector.process.wait(timeout=10)
+        expect(page.locator("#feed-state")).to_have_attribute("data-state", "reconnecting")
+        during = kiosk.handle(passage("S00003", 38.8), "thermo-1").alert
+        assert during is not None
+        assert kiosk.uplink.wait_until_drained(timeout_s=10)
+
+        restarted = start_collector_again(collector)
+        card = page.locator(f'.alert-card[data-alert-id="{during.event_id}"]')
+        expect(card).to_be_visible(timeout=20_000)
+        console.wait_live()
+        expect(card.locator(".alert-temp")).to_have_text("38.8 ℃")
+        expect(page.locator(".alert-card")).to_have_count(2)
+        assert page.evaluate("window.tempgateBeeps") == 2
+    finally:
+        kiosk.stop()
+        # Leave the page first: the collector's clean stop waits for open live streams to end.
+        console.page.goto("about:blank")
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(timeout=10)

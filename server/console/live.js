@@ -23,6 +23,11 @@ const RETEST_KEYS = ["confirmed", "cleared"];
 const REFRESH_MS = 15000;
 const RESOLVED_SHOWN = 20;
 
+/** Does this alert call for the alarm? A new fever does; a replayed old record pages nobody. */
+function pages(alert) {
+  return FEVER_TYPES.has(alert.alert_type) && !alert.historical && alert.status === "open";
+}
+
 export class LiveView {
   constructor({ site, tz, onFeedState }) {
     this.site = site;
@@ -36,6 +41,7 @@ export class LiveView {
     this.timer = null;
     this.statsPending = null;
     this.seenLive = false;
+    this.loaded = false;
   }
 
   mount(root) {
@@ -114,8 +120,13 @@ export class LiveView {
           }),
         ),
       );
+      // A fever that came in while the feed was down arrives here, not as an event: it must
+      // sound all the same. The first load only shows what was already waiting.
+      const fresh = open.filter((row) => !this.alerts.has(row.event_id));
       for (const row of [...open, ...acknowledged, ...resolved]) this.merge(row);
       this.renderAlerts();
+      if (this.loaded && fresh.some(pages)) beep();
+      this.loaded = true;
     } catch (err) {
       this.showError(err);
     }
@@ -143,10 +154,8 @@ export class LiveView {
     const isNew = !this.alerts.has(data.event_id);
     this.merge(data);
     this.renderAlerts();
-    // A replayed old record is shown but pages nobody; an offline kiosk shows, silently.
-    if (type === "alert.raised" && isNew && FEVER_TYPES.has(data.alert_type) && !data.historical) {
-      beep();
-    }
+    // An offline kiosk shows, silently: it is urgent, but not a person at the gate.
+    if (type === "alert.raised" && isNew && pages(data)) beep();
     this.loadGates();
     this.scheduleStats();
   }
