@@ -20,7 +20,8 @@ const DEVICE_DISPOSITIONS = ["device_fault", "cleared_on_retest"];
 // Re-test outcomes only appear once a kiosk has recorded one; the first three always show.
 const COUNT_KEYS = ["pass", "remeasure", "fever_suspect"];
 const RETEST_KEYS = ["confirmed", "cleared"];
-const REFRESH_MS = 15000;
+// Passing entries are not on the live feed (only alerts are): counts catch up by polling.
+const REFRESH_MS = 10000;
 const RESOLVED_SHOWN = 20;
 
 /** Does this alert call for the alarm? A new fever does; a replayed old record pages nobody. */
@@ -35,6 +36,8 @@ export class LiveView {
     this.onFeedState = onFeedState;
     this.alerts = new Map();
     this.cards = new Map();
+    // Re-test results per alert (复测), from the alert's audit trail: "cleared 36.8 ℃".
+    this.retests = new Map();
     this.gates = [];
     this.stats = null;
     this.feed = null;
@@ -127,6 +130,7 @@ export class LiveView {
       this.renderAlerts();
       if (this.loaded && fresh.some(pages)) beep();
       this.loaded = true;
+      await Promise.all([...open, ...acknowledged].map((row) => this.loadRetests(row.event_id)));
     } catch (err) {
       this.showError(err);
     }
@@ -154,15 +158,34 @@ export class LiveView {
     const isNew = !this.alerts.has(data.event_id);
     this.merge(data);
     this.renderAlerts();
+    if (type === "alert.retest") this.loadRetests(data.event_id);
     // An offline kiosk shows, silently: it is urgent, but not a person at the gate.
     if (type === "alert.raised" && isNew && pages(data)) beep();
     this.loadGates();
     this.scheduleStats();
   }
 
+  async loadRetests(alertId) {
+    try {
+      const detail = await api(`/alerts/${encodeURIComponent(alertId)}`);
+      const retests = detail.events
+        .filter((e) => e.action.startsWith("retest_"))
+        .map((e) => ({ result: e.action.slice("retest_".length), reading: e.note, ts: e.ts }));
+      if (retests.length === 0) return;
+      this.retests.set(alertId, retests);
+      this.renderAlerts();
+    } catch (err) {
+      this.showError(err);
+    }
+  }
+
+  /** Reload the counts soon after news, at most once per burst of events. */
   scheduleStats() {
-    clearTimeout(this.statsPending);
-    this.statsPending = setTimeout(() => this.loadStats(), 500);
+    if (this.statsPending) return;
+    this.statsPending = setTimeout(() => {
+      this.statsPending = null;
+      this.loadStats();
+    }, 300);
   }
 
   renderAlerts() {
@@ -186,8 +209,10 @@ export class LiveView {
     for (const alert of active) {
       let card = this.cards.get(alert.event_id);
       // Replace a card only when its alert changed, so a half-filled form survives other news.
-      if (!card || card.dataset.status !== alert.status) {
+      const version = `${alert.status}|${(this.retests.get(alert.event_id) || []).length}`;
+      if (!card || card.dataset.version !== version) {
         const fresh = this.alertCard(alert);
+        fresh.dataset.version = version;
         card?.replaceWith(fresh);
         card = fresh;
         this.cards.set(alert.event_id, card);
@@ -288,10 +313,29 @@ export class LiveView {
       alert.alert_type === "device_fault" &&
         alert.message &&
         h("p", { class: "alert-message" }, alert.message),
+      this.retestList(alert),
       trail.length > 0 && h("p", { class: "alert-trail" }, trail.join(" · ")),
       actions,
       form,
       error,
+    );
+  }
+
+  retestList(alert) {
+    const retests = this.retests.get(alert.event_id) || [];
+    if (retests.length === 0) return null;
+    return h(
+      "ul",
+      { class: "retests" },
+      retests.map((r) =>
+        h(
+          "li",
+          { class: `retest retest-${r.result}`, dataset: { result: r.result } },
+          h("span", { class: "retest-label" }, t(`retest.${r.result}`)),
+          h("span", { class: "retest-reading" }, r.reading),
+          h("span", { class: "muted" }, clock(r.ts, this.tz)),
+        ),
+      ),
     );
   }
 
