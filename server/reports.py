@@ -1,8 +1,9 @@
 """The daily report (日报告) per site and day, the zero report (零报告), and the district view.
 
 Days are the site's local days (``sites.tz``); the submission deadline is local time
-(``sites.deadline``, default 11:30). Roster members not screened by the deadline are listed
-for absence follow-up (因病缺课缺勤登记), with any reason already recorded.
+(``sites.deadline``, default 11:30). Active students and staff on the roster with no entry
+that day (so far) are listed for absence follow-up (因病缺课缺勤登记), with any reason
+already recorded; a report filed at 11:20 shows who had not been screened by then.
 """
 
 import json
@@ -197,7 +198,7 @@ def build_report(db: sqlite_utils.Database, site_id: str, day: date, now: dateti
             "AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.site_id = p.site_id "
             "AND e.person_id = p.person_id AND e.ts >= ? AND e.ts < ?) "
             "ORDER BY p.kind, p.class_name, p.person_id",
-            [day.isoformat(), site_id, start, format_ts(min(sd.deadline_utc, sd.end_utc))],
+            [day.isoformat(), site_id, start, end],
         )
     ]
     device_problems = [

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from edge.broker import Broker, free_port, mosquitto_binary, start_mosquitto
+from edge.config import KioskConfig, parse_config
 
 REQUIRE_ALL = os.environ.get("TEMPGATE_REQUIRE_ALL") == "1"
 
@@ -59,8 +60,16 @@ class Collector:
         response.raise_for_status()
         return response.json()
 
-    def post(self, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
-        return httpx.post(f"{self.base_url}{path}", headers=self.headers(role), timeout=5, **kwargs)
+    def post(
+        self, path: str, role: str = "admin", content_type: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = self.headers(role) | ({"Content-Type": content_type} if content_type else {})
+        return httpx.post(f"{self.base_url}{path}", headers=headers, timeout=5, **kwargs)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
     def entries(self, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -76,6 +85,33 @@ class Collector:
 
 
 ROLES = ("viewer", "guard", "admin")
+
+
+def kiosk_config(
+    tmp_path: Path,
+    broker: Broker,
+    gate: str,
+    historical_after_s: float = 60,
+    site: str = "school-1",
+) -> KioskConfig:
+    """A kiosk config for a test: its own ledger file, the test's broker."""
+    text = f"""
+[kiosk]
+id = "{site}-{gate}-1"
+site = "{site}"
+gate = "{gate}"
+[mqtt]
+port = {broker.port}
+reconnect_min_s = 1
+reconnect_max_s = 1
+[ledger]
+path = "{tmp_path / f"ledger-{site}-{gate}.sqlite"}"
+historical_after_s = {historical_after_s}
+[[devices]]
+id = "thermo-1"
+model = "simulated-point"
+"""
+    return parse_config(text, tmp_path / "kiosk.toml")
 
 
 def create_token(config: Path, role: str, name: str) -> str:
@@ -111,18 +147,18 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
-@pytest.fixture
-def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
-    """The collector process subscribed to the test's broker, serving its API."""
+def start_collector(work_dir: Path, broker: Broker) -> Collector:
+    """Start ``tempgate-server run`` on the broker, with a token for each role."""
+    work_dir.mkdir(parents=True, exist_ok=True)
     http_port = free_port()
-    store_path = tmp_path / "collector.sqlite"
-    config = tmp_path / "server.toml"
+    store_path = work_dir / "collector.sqlite"
+    config = work_dir / "server.toml"
     config.write_text(
-        f'[mqtt]\nport = {mosquitto.port}\nclient_id = "test-collector"\n'
+        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
-    log_path = tmp_path / "collector.log"
+    log_path = work_dir / "collector.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "run", "--config", str(config)],
@@ -142,7 +178,17 @@ def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
 
     try:
         wait_for(healthy, 30, "the collector to connect")
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@pytest.fixture
+def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
+    """The collector process subscribed to the test's broker, serving its API."""
+    running = start_collector(tmp_path, mosquitto)
+    try:
         yield running
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        running.stop()

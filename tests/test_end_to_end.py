@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from conftest import Collector, wait_for
+from conftest import Collector, kiosk_config, wait_for
 
 from edge.broker import Broker, start_mosquitto
-from edge.config import KioskConfig, parse_config
 from edge.kiosk import Kiosk
 from edge.simulated_gate import SimulatedPassage
 from edge.wire import PersonKind
@@ -13,28 +12,6 @@ from edge.wire import PersonKind
 # 20 people; four are at or above 37.3 ℃ (37.3 itself is a fever: "≥ 37.3").
 BODY_C = [36.4, 36.7, 37.3, 36.2, 36.9, 36.5, 38.4, 36.6, 36.8, 36.3]
 BODY_C += [36.1, 36.7, 37.3, 36.2, 36.9, 39.1, 37.2, 36.6, 36.8, 36.3]
-
-
-def kiosk_config(
-    tmp_path: Path, broker: Broker, gate: str, historical_after_s: float = 60
-) -> KioskConfig:
-    text = f"""
-[kiosk]
-id = "school-1-{gate}-1"
-site = "school-1"
-gate = "{gate}"
-[mqtt]
-port = {broker.port}
-reconnect_min_s = 1
-reconnect_max_s = 1
-[ledger]
-path = "{tmp_path / f"ledger-{gate}.sqlite"}"
-historical_after_s = {historical_after_s}
-[[devices]]
-id = "thermo-1"
-model = "simulated-point"
-"""
-    return parse_config(text, tmp_path / "kiosk.toml")
 
 
 def passages() -> list[SimulatedPassage]:
