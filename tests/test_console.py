@@ -144,11 +144,8 @@ def record_roster(collector: Collector) -> None:
         "S00001,李明,student,三年级二班\n"
         "S00404,王芳,student,三年级二班\n"
     )
-    response = httpx.post(
-        f"{collector.base_url}/api/v1/sites/{SITE}/people/import",
-        content=csv_text.encode(),
-        headers={**collector.headers("admin"), "Content-Type": "text/csv"},
-        timeout=5,
+    response = collector.post(
+        f"/api/v1/sites/{SITE}/people/import", content_type="text/csv", content=csv_text.encode()
     )
     assert response.status_code == 200, response.text
     assert response.json()["rejected"] == []
