@@ -258,8 +258,20 @@ def test_a_fever_reaches_the_open_console_within_a_second_and_is_handled_to_the_
     expect(row.locator(".outcome")).to_have_text("复测正常，放行")
     expect(row).to_contain_text("38.4 ℃")
     expect(row).to_contain_text("李明")
+    expect(row).to_contain_text("复测正常 36.8 ℃")
     expect(page.locator("#verdict")).to_have_text("异常 1 例")
-    expect(page.locator('table.not-screened tr[data-person="S00404"]')).to_contain_text("王芳")
+    absent = page.locator('table.not-screened tr[data-person="S00404"]')
+    expect(absent).to_contain_text("王芳")
+    absent.locator("[data-action=absence]").click()
+    absent.locator("input[name=reason]").fill("病假：发热")
+    absent.locator("input[name=follow_up]").fill("班主任电话随访")
+    absent.locator("button[type=submit]").click()
+    expect(absent.locator(".reason")).to_have_text("病假：发热")
+    followed = collector.get(f"/api/v1/sites/{SITE}/reports/{day}")["not_screened"]
+    assert {p["person_id"]: (p["reason"], p["follow_up"]) for p in followed}["S00404"] == (
+        "病假：发热",
+        "班主任电话随访",
+    )
     csv_link = page.locator("[data-export=csv]").get_attribute("href")
     assert csv_link is not None
     exported = httpx.get(f"{collector.base_url}{csv_link}", timeout=5)

@@ -33,9 +33,10 @@ export function hourLabel(hourUtc, tz) {
   });
 }
 
-/** Today's date (YYYY-MM-DD) in the school's time zone: the report day the staff mean. */
-export function today(tz) {
-  return new Date().toLocaleDateString("en-CA", { timeZone: tz || undefined });
+/** The date (YYYY-MM-DD) in the school's time zone, of now or of ``ts``: the day staff mean. */
+export function today(tz, ts) {
+  const when = ts ? new Date(ts) : new Date();
+  return when.toLocaleDateString("en-CA", { timeZone: tz || undefined });
 }
 
 export function celsius(value) {

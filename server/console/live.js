@@ -3,7 +3,7 @@
 
 import { api, LiveFeed } from "./api.js";
 import { baseline, histogram } from "./charts.js";
-import { celsius, clock, h, hourLabel } from "./dom.js";
+import { celsius, clock, h, hourLabel, today } from "./dom.js";
 import { t } from "./i18n.js";
 import { beep } from "./sound.js";
 
@@ -224,8 +224,9 @@ export class LiveView {
     } else {
       list.querySelector(".all-clear")?.remove();
     }
+    const day = today(this.tz);
     const resolved = rows
-      .filter((a) => a.status === "resolved")
+      .filter((a) => a.status === "resolved" && a.resolved_at && today(this.tz, a.resolved_at) === day)
       .sort((a, b) => (b.resolved_at || "").localeCompare(a.resolved_at || ""))
       .slice(0, RESOLVED_SHOWN);
     this.root

@@ -14,6 +14,12 @@ function table(className, headers, rows) {
   );
 }
 
+/** The server writes a re-test as "cleared 36.8 ℃": the outcome word is for the dictionary. */
+function retestText(text) {
+  const [result, ...reading] = text.split(" ");
+  return [t(`retest.${result}`), ...reading].join(" ");
+}
+
 export class ReportView {
   constructor({ site, day, tz }) {
     this.site = site;
@@ -58,6 +64,62 @@ export class ReportView {
       this.error = t("error", { message: err.message });
     }
     this.render();
+  }
+
+  /** Why a roster member was not screened, and what was done (因病缺课缺勤登记, 病因追踪). */
+  absenceForm(person) {
+    const reason = h("input", {
+      name: "reason",
+      required: true,
+      maxlength: 500,
+      value: person.reason || "",
+      placeholder: t("absence.reason_hint"),
+    });
+    const followUp = h("input", {
+      name: "follow_up",
+      maxlength: 1000,
+      value: person.follow_up || "",
+      placeholder: t("absence.follow_up_hint"),
+    });
+    const error = h("span", { class: "alert-error", role: "alert" });
+    const form = h(
+      "form",
+      {
+        class: "absence-form",
+        hidden: true,
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            await api(
+              `/sites/${encodeURIComponent(this.site)}/absences/${encodeURIComponent(this.day)}/${encodeURIComponent(person.person_id)}`,
+              { method: "PUT", body: { reason: reason.value, follow_up: followUp.value } },
+            );
+            await this.load();
+          } catch (err) {
+            error.textContent = t("error", { message: err.message });
+          }
+        },
+      },
+      reason,
+      followUp,
+      h("button", { type: "submit", class: "btn btn-small" }, t("action.save")),
+      error,
+    );
+    const open = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small",
+        "data-action": "absence",
+        onclick: () => {
+          open.hidden = true;
+          form.hidden = false;
+          reason.focus();
+        },
+      },
+      person.reason ? t("absence.edit") : t("absence.add"),
+    );
+    return [open, form];
   }
 
   render() {
@@ -175,22 +237,23 @@ export class ReportView {
               h("td", { class: "outcome" }, a.disposition ? t(`disposition.${a.disposition}`) : "–"),
               h("td", {}, a.handled_by || ""),
               h("td", {}, a.note || ""),
-              h("td", {}, a.retests.join("; ")),
+              h("td", {}, a.retests.map(retestText).join("; ")),
             ),
           ),
         ),
         h("h3", {}, t("report.not_screened")),
         table(
           "not-screened",
-          ["alert.person", "report.kind", "report.reason", "report.follow_up"],
+          ["alert.person", "report.kind", "report.reason", "report.follow_up", "absence.record"],
           r.not_screened.map((p) =>
             h(
               "tr",
               { dataset: { person: p.person_id } },
               h("td", {}, `${p.person_id} ${p.name} ${p.class_name}`.trim()),
               h("td", {}, t(`kind.${p.kind}`)),
-              h("td", {}, p.reason || "–"),
-              h("td", {}, p.follow_up || ""),
+              h("td", { class: "reason" }, p.reason || "–"),
+              h("td", { class: "follow-up" }, p.follow_up || ""),
+              h("td", {}, this.absenceForm(p)),
             ),
           ),
         ),
