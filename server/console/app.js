@@ -44,7 +44,7 @@ function mountView() {
   if (name === "report") {
     state.view = new ReportView({ site, day, tz });
   } else if (name === "district") {
-    state.view = new DistrictView({ day });
+    state.view = new DistrictView({ day, tzOf: siteTz });
   } else {
     state.view = new LiveView({ site: state.site, tz, onFeedState: showFeedState });
   }

@@ -212,7 +212,7 @@ const STRINGS = {
     "stats.histogram": "Distribution (35–40 ℃, 0.1 ℃ bins)",
     "stats.baseline": "Hourly median of passing readings (baseline)",
     "stats.threshold": "threshold {t} ℃",
-    "stats.n": "{n} measurements",
+    "stats.n": "measured: {n}",
     "report.title": "{site} · report for {day}",
     "report.deadline": "Due by {time} local time",
     "report.submitted": "Submitted by {who} at {time}",

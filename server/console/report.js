@@ -279,9 +279,9 @@ export class ReportView {
 }
 
 export class DistrictView {
-  constructor({ day, onOpen }) {
+  constructor({ day, tzOf }) {
     this.day = day;
-    this.onOpen = onOpen;
+    this.tzOf = tzOf;
   }
 
   mount(root) {
@@ -328,7 +328,7 @@ export class DistrictView {
                   ? [s.zero_report ? t("report.zero") : t("report.submitted_ok"), s.late ? ` · ${t("report.late")}` : ""].join("")
                   : t("report.not_submitted"),
               ),
-              h("td", {}, s.submitted_at ? clock(s.submitted_at) : "–"),
+              h("td", {}, s.submitted_at ? clock(s.submitted_at, this.tzOf(s.site_id)) : "–"),
               h("td", { class: "num" }, s.abnormal ?? "–"),
               h("td", {}, h("a", { href: `#/report/${encodeURIComponent(s.site_id)}/${view.day}` }, t("district.open"))),
             ),
