@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import Collector, require, wait_for
+from conftest import Collector, kiosk_config, require, wait_for
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
 
-from edge.broker import Broker
-from edge.config import KioskConfig, parse_config
+from edge.broker import Broker, start_mosquitto
 from edge.kiosk import Kiosk
 from edge.simulated_gate import SimulatedPassage
 from edge.wire import Decision, Entry, Kind, PersonKind, now_utc, topic, uuid7
@@ -44,7 +43,8 @@ SITE_TZ = "Asia/Shanghai"  # what a site created by its first kiosk gets
 NORMAL_C = [36.4, 36.6, 36.5, 36.8, 36.3, 36.7]
 
 
-def kiosk_toml(tmp_path: Path, broker: Broker, gate: str) -> str:
+def simulated_kiosk_toml(tmp_path: Path, broker: Broker, gate: str) -> str:
+    """A kiosk run as its own process with simulated people, none of them with a fever."""
     return f"""
 [kiosk]
 id = "{SITE}-{gate}-1"
@@ -64,10 +64,6 @@ seed = 7
 id = "thermo-1"
 model = "simulated-point"
 """
-
-
-def kiosk_config(tmp_path: Path, broker: Broker, gate: str) -> KioskConfig:
-    return parse_config(kiosk_toml(tmp_path, broker, gate), tmp_path / f"kiosk-{gate}.toml")
 
 
 def passage(person_id: str, body_c: float) -> SimulatedPassage:
@@ -173,7 +169,7 @@ def record_retest(kiosk: Kiosk, first: Entry, body_c: float) -> None:
 def test_a_fever_reaches_the_open_console_within_a_second_and_is_handled_to_the_report(
     tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
 ) -> None:
-    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north"))
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north", site=SITE))
     kiosk.start()
     try:
         for i, body_c in enumerate(NORMAL_C):
@@ -199,6 +195,7 @@ def test_a_fever_reaches_the_open_console_within_a_second_and_is_handled_to_the_
 
         expect(card.locator(".alert-temp")).to_have_text("38.4 ℃")
         expect(card.locator(".alert-kind")).to_have_text("疑似发热 · 请复测")
+        expect(page).to_have_title("(1) 门岗测温 · 安保值守台")
         assert page.evaluate("window.tempgateBeeps") == 1
         screenshot(page, "live-fever")
 
@@ -283,7 +280,7 @@ def test_a_fever_reaches_the_open_console_within_a_second_and_is_handled_to_the_
 def test_a_day_without_fever_is_submitted_as_a_zero_report_and_the_district_sees_it(
     tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
 ) -> None:
-    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "south"))
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "south", site=SITE))
     kiosk.start()
     try:
         for i, body_c in enumerate(NORMAL_C):
@@ -319,7 +316,7 @@ def test_a_day_without_fever_is_submitted_as_a_zero_report_and_the_district_sees
 def test_the_console_speaks_chinese_first_and_switches_to_english(
     tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
 ) -> None:
-    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "west"))
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "west", site=SITE))
     kiosk.start()
     try:
         kiosk.handle(passage("S00001", 36.5), "thermo-1")
@@ -348,7 +345,7 @@ def test_the_console_speaks_chinese_first_and_switches_to_english(
 
 def run_kiosk_process(tmp_path: Path, broker: Broker) -> subprocess.Popen[bytes]:
     config = tmp_path / "kiosk-east.toml"
-    config.write_text(kiosk_toml(tmp_path, broker, "east"))
+    config.write_text(simulated_kiosk_toml(tmp_path, broker, "east"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (tmp_path / "kiosk-east.log").open("ab") as log:
         return subprocess.Popen(
@@ -409,7 +406,7 @@ def start_collector_again(collector: Collector) -> subprocess.Popen[bytes]:
 def test_the_console_reconnects_after_a_collector_restart_and_misses_no_fever(
     tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
 ) -> None:
-    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north"))
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north", site=SITE))
     kiosk.start()
     restarted: subprocess.Popen[bytes] | None = None
     try:
@@ -444,3 +441,34 @@ def test_the_console_reconnects_after_a_collector_restart_and_misses_no_fever(
         if restarted is not None:
             restarted.terminate()
             restarted.wait(timeout=10)
+
+
+def test_a_fever_delivered_late_is_shown_as_historical_without_sound(
+    tmp_path: Path, mosquitto: Broker, collector: Collector, console: Console
+) -> None:
+    kiosk = Kiosk(kiosk_config(tmp_path, mosquitto, "north", historical_after_s=0.5, site=SITE))
+    kiosk.start()
+    restarted: Broker | None = None
+    try:
+        kiosk.handle(passage("S00001", 36.6), "thermo-1")
+        wait_for(lambda: len(collector.entries()) == 1, 15, "the first entry")
+        page = console.page
+        console.sign_in("guard")
+        console.wait_live()
+        mosquitto.stop()
+        old = kiosk.handle(passage("S00002", 38.1), "thermo-1").alert
+        assert old is not None
+        time.sleep(1.0)  # past historical_after_s: the record is old by the time it is sent
+        restarted = start_mosquitto(mosquitto.work_dir, port=mosquitto.port)
+        assert kiosk.uplink.wait_until_drained(timeout_s=30)
+
+        card = page.locator(f'.alert-card[data-alert-id="{old.event_id}"]')
+        expect(card).to_be_visible(timeout=15_000)
+        expect(card.locator(".historical-badge")).to_have_text("历史补传记录")
+        expect(card.locator(".alert-temp")).to_have_text("38.1 ℃")
+        assert page.evaluate("window.tempgateBeeps") == 0
+        screenshot(page, "historical")
+    finally:
+        kiosk.stop()
+        if restarted is not None:
+            restarted.stop()

@@ -98,6 +98,7 @@ export class LiveView {
   }
 
   unmount() {
+    document.title = t("title");
     this.feed?.close();
     this.onFeedState("idle");
     clearInterval(this.timer);
@@ -219,6 +220,9 @@ export class LiveView {
       }
       list.appendChild(card);
     }
+    // The tab's title counts open alerts, so a console behind other windows still tells.
+    const waiting = active.filter((a) => a.status === "open").length;
+    document.title = waiting > 0 ? `(${waiting}) ${t("title")}` : t("title");
     if (active.length === 0) {
       list.replaceChildren(h("p", { class: "all-clear" }, t("alerts.none")));
     } else {
