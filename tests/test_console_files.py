@@ -8,6 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from edge.wire import AlertType, Decision, KioskState, PersonKind, Round
+from server.alerts import KIOSK_OFFLINE, AlertStatus, Disposition
 from server.api.app import create_app
 from server.api.console import CONSOLE_DIR
 
@@ -73,3 +75,39 @@ def test_a_missing_console_file_says_where_the_console_is(client: Client) -> Non
     assert client.get("/console/missing.js").json() == {
         "message": "no console file 'missing.js'; open /console/"
     }
+
+
+def dictionary_keys(block: str) -> set[str]:
+    return set(re.findall(r'^\s+"?([\w.]+)"?: "', block, re.MULTILINE))
+
+
+def test_both_languages_have_every_string_the_pages_ask_for() -> None:
+    source = (CONSOLE_DIR / "i18n.js").read_text()
+    zh_block, en_block = source.split('\n  "zh-CN": {\n', 1)[1].split("\n  en: {\n", 1)
+    en_block = en_block.split("\n  },\n", 1)[0]
+    zh, en = dictionary_keys(zh_block), dictionary_keys(en_block)
+    assert len(zh) > 100
+    assert zh == en, f"only in zh-CN: {zh - en}; only in en: {en - zh}"
+    asked: set[str] = set()
+    for path in CONSOLE_DIR.glob("*.js"):
+        asked |= set(re.findall(r'\bt\("([\w.]+)"', path.read_text()))
+    html = (CONSOLE_DIR / "index.html").read_text()
+    asked |= set(re.findall(r'data-i18n="([\w.]+)"', html))
+    assert asked - zh == set()
+
+
+def test_every_value_the_server_sends_has_a_label_in_the_dictionary() -> None:
+    source = (CONSOLE_DIR / "i18n.js").read_text()
+    zh = dictionary_keys(source.split("\n  en: {\n", 1)[0])
+    needed = (
+        {f"alert.{t.value}" for t in AlertType}
+        | {f"alert.{KIOSK_OFFLINE}"}
+        | {f"status.{s.value}" for s in AlertStatus}
+        | {f"disposition.{d.value}" for d in Disposition}
+        | {f"kiosk.{s.value}" for s in KioskState}
+        | {f"round.{r.value}" for r in Round}
+        | {f"kind.{k.value}" for k in PersonKind}
+        | {f"counts.{d.value}" for d in Decision}
+        | {f"retest.{d.value}" for d in Decision}
+    )
+    assert needed - zh == set()
