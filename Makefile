@@ -29,6 +29,9 @@ typecheck: $(VENV)/.installed
 pytest: $(VENV)/.installed system-packages
 	$(PY) -m pytest $(ARGS)
 
+faults: $(VENV)/.installed system-packages
+	$(PY) -m pytest tests/test_faults.py $(ARGS)
+
 test: lint typecheck pytest
 
 bench: $(VENV)/.installed

@@ -62,7 +62,10 @@ def mosquitto_conf(port: int, data_dir: Path, extra_lines: tuple[str, ...] = ())
         f"persistence_location {data_dir}/",
         "autosave_interval 1",
         # Collector and kiosks keep persistent sessions; a long outage must not drop messages.
-        "max_queued_messages 100000",
+        "max_queued_messages 1000000",
+        # The collector acknowledges after its batch commits: with mosquitto's default of 20
+        # unacknowledged messages per client, no batch could grow past 20.
+        "max_inflight_messages 1000",
         # Started as root, mosquitto would switch to the 'mosquitto' user and then fail to
         # write its persistence file in our directory: stay the user that started it.
         f"user {getpass.getuser()}",

@@ -83,6 +83,12 @@ class LedgerSection(_Section):
         description="A record published later than this after its decision is marked historical.",
     )
     disk_warn_free_mb: float = Field(default=500.0, ge=0)
+    max_mb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Ledger size bound: delivered records are purged oldest first to stay "
+        "under it; when only undelivered ones are left, new decisions are refused, not dropped.",
+    )
 
 
 class DecisionSection(_Section):

@@ -1,7 +1,6 @@
 """The kiosk's decision path: a measured passage → decision → ledger (committed) → uplink."""
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Iterable
@@ -10,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from calibration.decision import DecisionPolicy, Outcome, decide
 from edge.config import KioskConfig, config_version
-from edge.ledger import Ledger
+from edge.ledger import Ledger, LedgerFull
 from edge.simulated_gate import SimulatedPassage
 from edge.uplink import Uplink
 from edge.wire import (
@@ -51,7 +50,7 @@ class Kiosk:
 
     def __init__(self, config: KioskConfig) -> None:
         self.config = config
-        self.ledger = Ledger(config.ledger.path)
+        self.ledger = Ledger(config.ledger.path, config.ledger.max_mb)
         self.boot = self.ledger.next_boot()
         self.uplink = Uplink(config, self.ledger, self.boot)
         self.policy = DecisionPolicy(
@@ -61,6 +60,8 @@ class Kiosk:
         )
         self.started_mono_s = time.monotonic()
         self.readings = 0
+        self.refused = 0
+        self._next_space_warning_s = 0.0
         k = config.kiosk
         self._topics = {kind: topic(k.site, k.gate, kind) for kind in Kind}
         birth = Birth(
@@ -139,7 +140,7 @@ class Kiosk:
 
     def publish_health(self) -> None:
         k = self.config.kiosk
-        free_mb = shutil.disk_usage(self.config.ledger.path.parent).free / 1e6
+        usage = self.ledger.usage()
         health = Health(
             kiosk_id=k.id,
             site_id=k.site,
@@ -149,7 +150,9 @@ class Kiosk:
             ts=now_utc(),
             uptime_s=time.monotonic() - self.started_mono_s,
             outbox_pending=self.ledger.outbox_count(),
-            disk_free_mb=free_mb,
+            disk_free_mb=usage.disk_free_mb,
+            ledger_used_fraction=usage.fraction,
+            refused_decisions=self.refused,
             devices=tuple(
                 DeviceHealth(
                     device_id=d.id,
@@ -163,6 +166,22 @@ class Kiosk:
         )
         self.uplink.publish_transient(self._topics[Kind.HEALTH], health.to_json())
 
+    def _warn_about_space(self) -> None:
+        """Warn well before the ledger or the disk is full, at most once a minute."""
+        now_s = time.monotonic()
+        if now_s < self._next_space_warning_s:
+            return
+        usage = self.ledger.usage()
+        if usage.fraction >= 0.8 or usage.disk_free_mb < self.config.ledger.disk_warn_free_mb:
+            log.warning(
+                "event=ledger_space_low used_mb=%.1f max_mb=%.0f disk_free_mb=%.0f outbox=%d",
+                usage.used_mb,
+                usage.max_mb,
+                usage.disk_free_mb,
+                self.ledger.outbox_count(),
+            )
+            self._next_space_warning_s = now_s + 60
+
     def run(self, passages: Iterable[SimulatedPassage], stop: threading.Event) -> None:
         """Handle passages until they end or ``stop`` is set; health on its interval."""
         device_id = self.config.devices[0].id
@@ -170,7 +189,13 @@ class Kiosk:
         for passage in passages:
             if stop.is_set():
                 break
-            self.handle(passage, device_id)
+            try:
+                self.handle(passage, device_id)
+            except LedgerFull as exc:
+                # Not recorded means not decided: the screen says "measure by hand".
+                self.refused += 1
+                log.error("event=decision_refused person=%s reason=%s", passage.person_id, exc)
+            self._warn_about_space()
             if time.monotonic() >= next_health_s:
                 self.publish_health()
                 next_health_s = time.monotonic() + self.config.mqtt.health_interval_s

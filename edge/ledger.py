@@ -6,6 +6,8 @@ An outbox row is deleted only after the broker's PUBACK for it.
 """
 
 import json
+import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -16,6 +18,8 @@ from pathlib import Path
 import sqlite_utils
 
 from edge.wire import Alert, Entry
+
+log = logging.getLogger(__name__)
 
 Record = Entry | Alert
 
@@ -41,6 +45,22 @@ _SCHEMA = (
 )
 
 
+class LedgerFull(RuntimeError):
+    """Nothing can be committed: the size bound is reached by undelivered records, or the
+    disk is full. The decision must not be shown as final; measure by hand and record it."""
+
+
+@dataclass(frozen=True)
+class LedgerUsage:
+    used_mb: float
+    max_mb: float
+    disk_free_mb: float
+
+    @property
+    def fraction(self) -> float:
+        return self.used_mb / self.max_mb
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     event_id: str
@@ -53,9 +73,11 @@ class OutboxRow:
 class Ledger:
     """Thread-safe access to the ledger file; one connection guarded by a lock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_mb: float = 1024.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.max_mb = max_mb
+        self.purged = 0
         self._lock = threading.Lock()
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db = sqlite_utils.Database(conn)
@@ -102,7 +124,23 @@ class Ledger:
         """
         now_s = time.time()
         committed: list[Entry | Alert] = []
-        with self._lock, self._transaction():
+        with self._lock:
+            self._make_room()
+            try:
+                self._record(items, now_s, committed)
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc).lower():
+                    raise LedgerFull(f"{self.path}: the disk is full ({exc})") from None
+                raise
+        return committed
+
+    def _record(
+        self,
+        items: Sequence[tuple[str, Entry | Alert]],
+        now_s: float,
+        committed: list[Entry | Alert],
+    ) -> None:
+        with self._transaction():
             seq = self._meta("next_seq")
             for topic, message in items:
                 seq += 1
@@ -128,7 +166,37 @@ class Ledger:
                 )
                 committed.append(stamped)
             self._set_meta("next_seq", seq)
-        return committed
+
+    def _used_mb(self) -> float:
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return float((pages - free) * size / 1e6)
+
+    def _make_room(self) -> None:
+        """Keep under ``max_mb``: purge delivered records, oldest first, in steps of 10 %."""
+        while self._used_mb() >= self.max_mb:
+            with self._transaction():
+                purged = int(
+                    self._db.execute(
+                        "DELETE FROM records WHERE event_id IN (SELECT event_id FROM records "
+                        "WHERE event_id NOT IN (SELECT event_id FROM outbox) ORDER BY seq "
+                        "LIMIT (SELECT max(1, count(*) / 10) FROM records))"
+                    ).rowcount
+                )
+                self._set_meta("purged", self._meta("purged") + purged)
+            if purged == 0:
+                raise LedgerFull(
+                    f"{self.path}: {self.max_mb:g} MB of undelivered records; new decisions "
+                    "are refused until the uplink delivers some (check the network)"
+                )
+            self.purged += purged
+            log.warning("event=ledger_purged records=%d reason=size_bound", purged)
+
+    def usage(self) -> LedgerUsage:
+        with self._lock:
+            used_mb = self._used_mb()
+        return LedgerUsage(used_mb, self.max_mb, shutil.disk_usage(self.path.parent).free / 1e6)
 
     def pending(self, limit: int, exclude: Iterable[str] = ()) -> list[OutboxRow]:
         """Outbox rows in sequence order, skipping the event ids already handed to MQTT."""

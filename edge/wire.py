@@ -219,6 +219,10 @@ class Health(_Event):
     uptime_s: float = Field(ge=0)
     outbox_pending: int = Field(ge=0)
     disk_free_mb: float = Field(ge=0)
+    ledger_used_fraction: float = Field(default=0.0, ge=0)
+    refused_decisions: int = Field(
+        default=0, ge=0, description="Passages that could not be recorded (ledger full)."
+    )
     devices: tuple[DeviceHealth, ...] = ()
 
 
@@ -298,6 +302,12 @@ def parse_payload(kind: Kind, payload: bytes) -> Message:
     """Validate a payload of the given kind; raise WireError naming every bad field."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError(f"{kind.value} payload is {len(payload)} bytes; limit {MAX_PAYLOAD_BYTES}")
+    try:
+        # Fast path: pydantic parses the JSON itself. Only a bad payload takes the slow path
+        # below, which exists to say exactly what is wrong.
+        return MODEL_OF_KIND[kind].model_validate_json(payload)
+    except ValidationError:
+        pass
     try:
         data = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

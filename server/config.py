@@ -27,6 +27,11 @@ class MqttSection(_Section):
     password: str | None = None
     ca_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5)
+    shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Subscribe as $share/<group>/… so several collectors split the stream.",
+    )
 
 
 class StoreSection(_Section):
@@ -40,7 +45,7 @@ class HttpSection(_Section):
 
 class IngestSection(_Section):
     batch_max: int = Field(default=500, ge=1, le=10_000)
-    batch_wait_ms: int = Field(default=50, ge=0, le=5_000)
+    batch_wait_ms: int = Field(default=0, ge=0, le=5_000)
 
 
 class ServerConfig(_Section):

@@ -19,11 +19,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.wire import Alert, Birth, Entry, Health, Status, WireError, parse_message, subscription
 from server.config import ServerConfig
-from server.store import Batch, DeadLetter, StoreWriter
+from server.store import Batch, DeadLetter
+from server.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
-# Shared-subscription ready: several collectors can take "$share/collectors/" + this filter.
+# With [mqtt] shared_group set, several collectors share this filter ($share/<group>/…).
 SUBSCRIPTION = subscription()
 
 
@@ -35,13 +36,13 @@ class Received:
     payload: bytes
 
 
-def sort_into(batch: Batch, item: Received) -> None:
+def sort_into(batch: Batch, topic_name: str, payload: bytes) -> None:
     """Validate one message and put it where it belongs in the batch."""
     try:
-        where, message = parse_message(item.topic, item.payload)
+        where, message = parse_message(topic_name, payload)
     except WireError as exc:
-        batch.dead_letters.append(DeadLetter(item.topic, item.payload, str(exc)))
-        log.warning("event=dead_letter topic=%s reason=%s", item.topic, exc)
+        batch.dead_letters.append(DeadLetter(topic_name, payload, str(exc)))
+        log.warning("event=dead_letter topic=%s reason=%s", topic_name, exc)
         return
     if isinstance(message, Entry):
         batch.entries.append(message)
@@ -89,7 +90,8 @@ class Ingest:
 
     def start(self) -> None:
         # Open the store before subscribing, so a broken store fails the start, not a batch.
-        self._writer = StoreWriter(self._config.store.path)
+        self._writer = WriterProcess(self._config.store.path)
+        self._writer.start()
         self._writer_thread.start()
         cfg = self._config.mqtt
         self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
@@ -102,7 +104,7 @@ class Ingest:
         self._client.loop_stop()
         self._stopping.set()
         self._writer_thread.join(timeout=10)
-        self._writer.close()
+        self._writer.stop()
 
     def _on_connect(
         self,
@@ -115,7 +117,8 @@ class Ingest:
         if reason_code.is_failure:
             log.error("event=mqtt_refused reason=%s", reason_code)
             return
-        client.subscribe(SUBSCRIPTION, qos=1)
+        group = self._config.mqtt.shared_group
+        client.subscribe(f"$share/{group}/{SUBSCRIPTION}" if group else SUBSCRIPTION, qos=1)
         self.connected.set()
         log.info("event=mqtt_connected session_present=%s", flags.session_present)
 
@@ -160,17 +163,7 @@ class Ingest:
             items = self._next_batch()
             if not items:
                 continue
-            batch = Batch()
-            for item in items:
-                sort_into(batch, item)
-            while True:
-                try:
-                    self._writer.write(batch)
-                    break
-                except Exception:
-                    # Not acknowledged, so not lost: retry until the store takes it.
-                    log.exception("event=batch_write_failed size=%d", len(items))
-                    time.sleep(1.0)
+            self._writer.commit([(item.topic, item.payload) for item in items])
             for item in items:
                 if item.qos > 0:
                     self._client.ack(item.mid, item.qos)

@@ -78,8 +78,9 @@ class StoreWriter:
                     ignore=True,
                 )
             if batch.entries:
-                db.table("entries").insert_all(
-                    [_entry_row(e, received_at) for e in batch.entries], ignore=True
+                # Plain executemany: sqlite-utils' insert_all costs half the ingest time here.
+                db.conn.executemany(
+                    _INSERT_ENTRY, [_entry_values(e, received_at) for e in batch.entries]
                 )
                 for entry in batch.entries:
                     if entry.retest_of is not None:
@@ -211,12 +212,55 @@ class StoreWriter:
         )
 
 
-def _entry_row(entry: Entry, received_at: str) -> dict[str, Any]:
-    row = entry.model_dump(mode="json", exclude={"schema_"})
-    row["quality_flags"] = json.dumps(row["quality_flags"])
-    row["historical"] = int(entry.historical)
-    row["received_at"] = received_at
-    return row
+_ENTRY_COLUMNS = (
+    "event_id",
+    "kiosk_id",
+    "site_id",
+    "gate_id",
+    "seq",
+    "ts",
+    "decision",
+    "temperature_c",
+    "threshold_c",
+    "skin_c",
+    "ambient_c",
+    "person_id",
+    "person_kind",
+    "round",
+    "device_id",
+    "quality_flags",
+    "retest_of",
+    "historical",
+    "received_at",
+)
+_INSERT_ENTRY = (
+    f"INSERT OR IGNORE INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS))})"
+)
+
+
+def _entry_values(e: Entry, received_at: str) -> tuple[Any, ...]:
+    return (
+        e.event_id,
+        e.kiosk_id,
+        e.site_id,
+        e.gate_id,
+        e.seq,
+        format_ts(e.ts),
+        e.decision.value,
+        e.temperature_c,
+        e.threshold_c,
+        e.skin_c,
+        e.ambient_c,
+        e.person_id,
+        e.person_kind.value,
+        e.round.value,
+        e.device_id,
+        json.dumps(list(e.quality_flags)),
+        e.retest_of,
+        int(e.historical),
+        received_at,
+    )
 
 
 def _alert_row(alert: Alert, received_at: str) -> dict[str, Any]:

@@ -71,6 +71,18 @@ class Collector:
             self.process.terminate()
             self.process.wait(timeout=10)
 
+    def restart(self) -> None:
+        """Start the same collector again (same config, store and tokens) after a stop or kill."""
+        self.process = spawn_collector(self.config_path, self.log_path)
+        wait_for(self.healthy, 30, "the collector to connect again")
+
+    def healthy(self) -> bool:
+        assert self.process.poll() is None, self.log_path.read_text()
+        try:
+            return bool(self.get("/healthz")["mqtt_connected"])
+        except httpx.HTTPError:
+            return False
+
     def entries(self, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor = None
@@ -147,6 +159,15 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def spawn_collector(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def start_collector(work_dir: Path, broker: Broker) -> Collector:
     """Start ``tempgate-server run`` on the broker, with a token for each role."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -159,25 +180,12 @@ def start_collector(work_dir: Path, broker: Broker) -> Collector:
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
     log_path = work_dir / "collector.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = spawn_collector(config, log_path)
     running = Collector(
         f"http://127.0.0.1:{http_port}", store_path, config, process, log_path, tokens
     )
-
-    def healthy() -> bool:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            return bool(running.get("/healthz")["mqtt_connected"])
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_for(healthy, 30, "the collector to connect")
+        wait_for(running.healthy, 30, "the collector to connect")
     except BaseException:
         running.stop()
         raise
@@ -192,3 +200,29 @@ def collector(mosquitto: Broker, tmp_path: Path) -> Iterator[Collector]:
         yield running
     finally:
         running.stop()
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    scenario: str
+    sent: int
+    stored: int
+    lost: int
+    duplicated: int
+
+
+FAULT_ROWS: list[FaultRow] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault table: one row per scenario that ran."""
+    if not FAULT_ROWS:
+        return
+    terminalreporter.section("faults")
+    terminalreporter.write_line(
+        f"{'scenario':<48}{'sent':>7}{'stored':>8}{'lost':>6}{'duplicated':>12}"
+    )
+    for r in FAULT_ROWS:
+        terminalreporter.write_line(
+            f"{r.scenario:<48}{r.sent:>7}{r.stored:>8}{r.lost:>6}{r.duplicated:>12}"
+        )

@@ -378,3 +378,71 @@ def test_bad_site_settings_are_refused_with_a_message(
     )
     assert response.status_code == 422
     assert message in response.json()["message"]
+
+
+def test_a_gap_in_a_kiosks_sequence_is_surfaced(
+    tmp_path: Path, mosquitto: Broker, collector: Collector
+) -> None:
+    kiosk = open_kiosk(tmp_path, mosquitto)
+    try:
+        screen(kiosk, [("S1", 36.5)])
+    finally:
+        kiosk.stop()
+    wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
+    payload = {k: v for k, v in collector.entries()[0].items() if k != "received_at"}
+    later = {**payload, "schema": 1, "seq": 4, "event_id": "0190a000-0000-7000-8000-000000000004"}
+    publish_raw(mosquitto, [("tempgate/v1/school-1/north/entry", json.dumps(later).encode())])
+    wait_for(lambda: len(collector.entries()) == 2, 10, "the entry with seq 4")
+    kiosk_row = collector.get("/api/v1/gates", site="school-1")[0]["kiosks"][0]
+    assert kiosk_row["missing_seq"] == 2
+
+
+def test_a_killed_kiosk_raises_an_offline_alert_that_clears_when_it_returns(
+    tmp_path: Path, mosquitto: Broker, collector: Collector
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "school-1-west-1"\nsite = "school-1"\ngate = "west"\n'
+        f"[mqtt]\nport = {mosquitto.port}\nkeepalive_s = 5\n"
+        f'[ledger]\npath = "{tmp_path / "ledger.sqlite"}"\n'
+        '[[devices]]\nid = "thermo-1"\nmodel = "simulated-point"\n'
+        "[simulation]\npeople_per_minute = 120\nseed = 3\n"
+    )
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "edge.cli", "run", "--simulate", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def state() -> str | None:
+        gates = collector.get("/api/v1/gates", site="school-1")
+        return gates[0]["kiosks"][0]["state"] if gates else None
+
+    def offline_alerts() -> list[dict[str, Any]]:
+        return [a for a in collector.get("/api/v1/alerts") if a["alert_type"] == "kiosk_offline"]
+
+    kiosk = start()
+    try:
+        wait_for(lambda: state() == "online", 15, "status online")
+        kiosk.send_signal(signal.SIGKILL)
+        kiosk.wait()
+        wait_for(lambda: state() == "offline", 20, "the last will: status offline")
+        wait_for(lambda: len(offline_alerts()) == 1, 10, "a kiosk-offline alert")
+        assert offline_alerts()[0]["status"] == "open"
+        kiosk = start()
+        wait_for(lambda: state() == "online", 15, "status online again")
+        wait_for(
+            lambda: offline_alerts()[0]["disposition"] == "kiosk_back_online",
+            10,
+            "the offline alert resolved by the kiosk's return",
+        )
+    finally:
+        kiosk.terminate()
+        kiosk.wait(timeout=20)
+    wait_for(lambda: state() == "stopped", 10, "status stopped after a clean stop")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.ledger import Ledger
+from edge.ledger import Ledger, LedgerFull
 from edge.wire import Decision, Entry, uuid7
 
 
@@ -72,3 +72,29 @@ def test_the_ledger_runs_in_wal_mode(tmp_path: Path) -> None:
     Ledger(tmp_path / "ledger.sqlite").close()
     conn = sqlite3.connect(tmp_path / "ledger.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_full_ledger_purges_delivered_records_first_and_then_refuses(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite", max_mb=0.15)
+    delivered = [r.event_id for r in ledger.record([("t/entry", entry()) for _ in range(100)])]
+    ledger.acknowledge(delivered)
+    with pytest.raises(LedgerFull, match="undelivered records"):
+        for _ in range(2000):
+            ledger.record([("t/entry", entry())])
+    assert ledger.purged > 0
+    assert ledger.usage().used_mb < 0.15 * 1.1
+    # Every undelivered record is still there: refusing is the only way to stay bounded.
+    undelivered = ledger.outbox_count()
+    assert undelivered == ledger.record_count() == len(ledger.pending(10_000))
+    assert undelivered > 0
+
+
+def test_a_purged_ledger_keeps_its_sequence(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite", max_mb=0.1)
+    last = 0
+    for _ in range(300):
+        (record,) = ledger.record([("t/entry", entry())])
+        ledger.acknowledge([record.event_id])
+        assert record.seq == last + 1
+        last = record.seq
+    assert ledger.purged > 0
