@@ -325,6 +325,11 @@ def test_the_console_speaks_chinese_first_and_switches_to_english(
         page.goto(f"{collector.base_url}/console/")
         assert page.evaluate("document.documentElement.lang") == "zh-CN"
         expect(page.locator("#login h1")).to_have_text("请输入访问令牌")
+        console.expected_statuses.add(401)
+        page.fill("#token", "tg_not-a-token")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#login-error")).to_contain_text("令牌无效")
+        expect(page.locator("#login-error")).to_contain_text("ask an admin for a new one")
         console.sign_in("viewer")
         console.wait_live()
         expect(page.locator("#alerts-title")).to_have_text("实时告警")

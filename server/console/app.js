@@ -93,6 +93,7 @@ function showLogin(message) {
   state.view?.unmount();
   state.view = null;
   $("#view").replaceChildren();
+  document.body.classList.add("signed-out");
   $("#login").hidden = false;
   $("#login-error").textContent = message || "";
   $("#token").focus();
@@ -110,6 +111,7 @@ async function start() {
     $("#banner").textContent = t("error", { message: err.message });
   }
   $("#login").hidden = true;
+  document.body.classList.remove("signed-out");
   renderChrome();
   mountView();
 }
