@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-packages:
-	bash scripts/ensure-system-packages mosquitto chromium
+	bash scripts/ensure-system-packages mosquitto openssl chromium
 
 demo: $(VENV)/.installed system-packages
 	$(VENV)/bin/tempgate-demo $(ARGS)

@@ -111,25 +111,30 @@ def start_mosquitto(
     log_path: Path | None = None,
 ) -> Broker:
     """Start ``mosquitto -c work_dir/mosquitto.conf`` and wait until it listens."""
-    binary = mosquitto_binary()
-    if binary is None:
-        raise BrokerError("mosquitto is not installed: run 'apt-get install mosquitto'")
     work_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     data_dir = work_dir / "data"
     data_dir.mkdir(exist_ok=True)
     conf_path = work_dir / "mosquitto.conf"
     conf_path.write_text(conf_text if conf_text is not None else mosquitto_conf(port, data_dir))
-    log_file = (log_path or work_dir / "mosquitto.log").open("ab")
-    process = subprocess.Popen(
-        [binary, "-c", str(conf_path)], stdout=log_file, stderr=subprocess.STDOUT
-    )
-    broker = Broker("127.0.0.1", port, "mosquitto", process, work_dir, conf_path)
+    return run_mosquitto(conf_path, port, log_path or work_dir / "mosquitto.log")
+
+
+def run_mosquitto(conf_path: Path, port: int, log_path: Path) -> Broker:
+    """Start ``mosquitto -c conf_path`` (which must listen on ``port``) and wait for it."""
+    binary = mosquitto_binary()
+    if binary is None:
+        raise BrokerError("mosquitto is not installed: run 'apt-get install mosquitto'")
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [binary, "-c", str(conf_path)], stdout=log_file, stderr=subprocess.STDOUT
+        )
+    broker = Broker("127.0.0.1", port, "mosquitto", process, conf_path.parent, conf_path)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=10)
     except BrokerError:
         broker.stop()
-        raise BrokerError(f"mosquitto did not start on port {port}; see {log_file.name}") from None
+        raise BrokerError(f"mosquitto did not start on port {port}; see {log_path}") from None
     return broker
 
 

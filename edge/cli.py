@@ -9,6 +9,8 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "edge.cli_check",
     "edge.cli_run",
+    "edge.cli_devices",
+    "edge.cli_calibrate",
 )
 
 

@@ -83,6 +83,9 @@ class LedgerSection(_Section):
         description="A record published later than this after its decision is marked historical.",
     )
     disk_warn_free_mb: float = Field(default=500.0, ge=0)
+    retention_days: float = Field(
+        default=30.0, gt=0, description="Delivered records older than this are purged daily."
+    )
     max_mb: float = Field(
         default=1024.0,
         gt=0,

@@ -186,7 +186,11 @@ class Kiosk:
         """Handle passages until they end or ``stop`` is set; health on its interval."""
         device_id = self.config.devices[0].id
         next_health_s = time.monotonic()
+        next_retention_s = time.monotonic()
         for passage in passages:
+            if time.monotonic() >= next_retention_s:
+                self.ledger.purge_older_than(self.config.ledger.retention_days)
+                next_retention_s = time.monotonic() + 86400
             if stop.is_set():
                 break
             try:

@@ -193,6 +193,24 @@ class Ledger:
             self.purged += purged
             log.warning("event=ledger_purged records=%d reason=size_bound", purged)
 
+    def purge_older_than(self, days: float, now_s: float | None = None) -> int:
+        """Retention: delete delivered records older than ``days``; undelivered ones stay.
+        The count is kept in ``meta.purged`` and logged."""
+        cutoff_s = (time.time() if now_s is None else now_s) - days * 86400
+        with self._lock, self._transaction():
+            purged = int(
+                self._db.execute(
+                    "DELETE FROM records WHERE created_at_s < ? "
+                    "AND event_id NOT IN (SELECT event_id FROM outbox)",
+                    [cutoff_s],
+                ).rowcount
+            )
+            self._set_meta("purged", self._meta("purged") + purged)
+        if purged:
+            self.purged += purged
+            log.info("event=ledger_purged records=%d reason=retention days=%g", purged, days)
+        return purged
+
     def usage(self) -> LedgerUsage:
         with self._lock:
             used_mb = self._used_mb()

@@ -7,6 +7,9 @@ reports and creates tokens.
 
 import hashlib
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -62,3 +65,32 @@ def principal_for(db: sqlite_utils.Database, token: str) -> Principal | None:
         [hash_token(token)],
     ).fetchone()
     return None if row is None else Principal(row[0], Role(row[1]))
+
+
+class FailureLimiter:
+    """Slows down guessing: after ``limit`` failed token checks from one address within a
+    minute, that address gets 429 until the minute has passed."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after_s(self, address: str) -> int:
+        """Seconds until ``address`` may try again; 0 when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures.get(address)
+            if failures is None:
+                return 0
+            while failures and failures[0] <= now - self.WINDOW_S:
+                failures.popleft()
+            if len(failures) < self.limit:
+                return 0
+            return max(1, int(failures[0] + self.WINDOW_S - now) + 1)
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            self._failures.setdefault(address, deque()).append(time.monotonic())

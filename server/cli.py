@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args.config)
     if config is None:
         return 2
-    app = create_app(config.store.path, Ingest(config))
+    app = create_app(config.store.path, Ingest(config), config.api.auth_failures_per_minute)
     uvicorn.run(app, host=config.http.host, port=config.http.port, log_level="warning")
     return 0
 
@@ -101,6 +101,55 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def purge_now(args: argparse.Namespace) -> int:
+    from edge.wire import now_utc
+    from server.db import connect, migrate
+    from server.retention import purge
+
+    config = _config(args.config)
+    if config is None:
+        return 2
+    migrate(config.store.path)
+    db = connect(config.store.path)
+    try:
+        counts = purge(db, now_utc(), args.days or config.retention.days)
+    finally:
+        db.close()
+    print(" ".join(f"{table}={n}" for table, n in counts.items()))
+    return 0
+
+
+def broker_config(args: argparse.Namespace) -> int:
+    from server.broker_config import BrokerConfigError, TlsFiles, write_broker_config
+
+    tls_parts = (args.tls_cafile, args.tls_certfile, args.tls_keyfile)
+    if any(tls_parts) and not all(tls_parts):
+        print(
+            "broker-config: TLS needs --tls-cafile, --tls-certfile and --tls-keyfile",
+            file=sys.stderr,
+        )
+        return 2
+    tls = TlsFiles(*tls_parts) if all(tls_parts) else None
+    try:
+        conf = write_broker_config(
+            args.kiosks,
+            args.out,
+            port=args.port,
+            bind=args.bind,
+            tls=tls,
+            tls_port=args.tls_port,
+            collector_user=args.collector_user,
+            run_as=args.user,
+        )
+    except (BrokerConfigError, OSError) as exc:
+        print(f"broker-config: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {conf}, {args.out / 'passwd'}, {args.out / 'acl'}")
+    print(f"credentials for kiosks and the collector: {args.out / 'credentials.csv'} (mode 600)")
+    print(f"start it with: mosquitto -c {conf}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tempgate-server", description="tempgate collector")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -125,6 +174,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_parser.add_argument("--format", default="json", choices=["json", "csv", "xlsx", "html"])
     report_parser.add_argument("--out", type=Path, help="write here instead of stdout")
     report_parser.set_defaults(handler=report)
+
+    purge_parser = sub.add_parser("purge", help="apply retention now (it also runs daily)")
+    purge_parser.add_argument("--config", type=Path, required=True, help="server TOML file")
+    purge_parser.add_argument("--days", type=int, help="override [retention] days")
+    purge_parser.set_defaults(handler=purge_now)
+
+    broker = sub.add_parser("broker-config", help="mosquitto config, passwords and ACL for a site")
+    broker.add_argument(
+        "--kiosks", type=Path, required=True, help="CSV: kiosk_id,site,gate[,password]"
+    )
+    broker.add_argument("--out", type=Path, required=True, help="directory to write into")
+    broker.add_argument("--port", type=int, default=1883)
+    broker.add_argument("--bind", default="0.0.0.0")
+    broker.add_argument("--tls-port", type=int, default=8883)
+    broker.add_argument("--tls-cafile", type=Path)
+    broker.add_argument("--tls-certfile", type=Path)
+    broker.add_argument("--tls-keyfile", type=Path)
+    broker.add_argument("--collector-user", default="collector")
+    broker.add_argument("--user", default="mosquitto", help="the user mosquitto drops to as root")
+    broker.set_defaults(handler=broker_config)
 
     args = parser.parse_args(argv)
     code: int = args.handler(args)

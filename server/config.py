@@ -43,6 +43,17 @@ class HttpSection(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class ApiSection(_Section):
+    auth_failures_per_minute: int = Field(
+        default=20, ge=1, description="failed token checks per address before 429"
+    )
+
+
+class RetentionSection(_Section):
+    days: int = Field(default=400, ge=1, description="ledger rows older than this are purged")
+    interval_h: float = Field(default=24.0, gt=0)
+
+
 class IngestSection(_Section):
     batch_max: int = Field(default=500, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=0, ge=0, le=5_000)
@@ -53,6 +64,8 @@ class ServerConfig(_Section):
     store: StoreSection = StoreSection()
     http: HttpSection = HttpSection()
     ingest: IngestSection = IngestSection()
+    api: ApiSection = ApiSection()
+    retention: RetentionSection = RetentionSection()
 
 
 def load_server_config(path: Path) -> ServerConfig:

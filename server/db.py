@@ -185,9 +185,27 @@ def _m2_console_reports_auth(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m3_hostile_input_and_retention(db: sqlite_utils.Database) -> None:
+    for table in ("entries", "alerts"):
+        db.table(table).add_column("ts_flag", str)
+    db.table("conflicts").create(
+        {
+            "id": int,
+            "kind": str,
+            "event_id": str,
+            "stored": str,
+            "rejected": str,
+            "received_at": str,
+        },
+        pk="id",
+    )
+    db.table("entries").create_index(["received_at"])
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m1_initial,
     _m2_console_reports_auth,
+    _m3_hostile_input_and_retention,
 )
 
 

@@ -6,8 +6,9 @@ PostgreSQL store can follow.
 """
 
 import json
+import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,10 @@ from edge.wire import Alert, Birth, Entry, Health, KioskState, Status, Topic, fo
 from server import alerts
 from server.db import Transaction, connect, migrate
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_DEADLINE = "11:30"
-
-
-def _now() -> str:
-    return format_ts(datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,8 @@ class StoreWriter:
 
     def write(self, batch: Batch) -> None:
         """Commit a batch; duplicates (same event_id) are ignored, first one wins."""
-        received_at = _now()
+        received = datetime.now(UTC)
+        received_at = format_ts(received)
         with Transaction(self._db) as db:
             sites = {e.site_id for e in batch.entries} | {b.site_id for b in batch.births}
             sites |= {t.site_id for t, _ in batch.statuses}
@@ -79,9 +79,10 @@ class StoreWriter:
                 )
             if batch.entries:
                 # Plain executemany: sqlite-utils' insert_all costs half the ingest time here.
-                db.conn.executemany(
-                    _INSERT_ENTRY, [_entry_values(e, received_at) for e in batch.entries]
-                )
+                values = [_entry_values(e, received) for e in batch.entries]
+                inserted = db.conn.executemany(_INSERT_ENTRY, values).rowcount
+                if inserted < len(values):
+                    self._record_conflicts(values, received_at)
                 for entry in batch.entries:
                     if entry.retest_of is not None:
                         self._note_retest(entry, received_at)
@@ -128,6 +129,35 @@ class StoreWriter:
                         for d in batch.dead_letters
                     ]
                 )
+
+    def _record_conflicts(self, values: list[tuple[Any, ...]], received_at: str) -> None:
+        """Some entries were already stored: the first one wins; a resend with other content
+        is kept in ``conflicts`` (an honest resend, same content, is just a duplicate)."""
+        by_id: dict[str, tuple[Any, ...]] = {}
+        for row in values:
+            event_id = row[0]
+            if event_id in by_id and by_id[event_id][:_CONTENT] != row[:_CONTENT]:
+                self._conflict("entry", event_id, by_id[event_id], row, received_at)
+            by_id.setdefault(event_id, row)
+        ids = list(by_id)
+        for stored in self._db.execute(
+            f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries "
+            f"WHERE event_id IN ({','.join('?' * len(ids))}) AND received_at != ?",
+            [*ids, received_at],
+        ).fetchall():
+            offered = by_id[stored[0]]
+            if stored[:_CONTENT] != offered[:_CONTENT]:
+                self._conflict("entry", stored[0], stored, offered, received_at)
+
+    def _conflict(
+        self, kind: str, event_id: str, stored: Any, rejected: Any, received_at: str
+    ) -> None:
+        log.warning("event=event_id_conflict kind=%s event_id=%s", kind, event_id)
+        self._db.execute(
+            "INSERT INTO conflicts(kind, event_id, stored, rejected, received_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [kind, event_id, json.dumps(stored), json.dumps(rejected), received_at],
+        )
 
     def _insert_alerts(self, batch_alerts: list[Alert], received_at: str) -> None:
         ids = [a.event_id for a in batch_alerts]
@@ -212,6 +242,19 @@ class StoreWriter:
         )
 
 
+# A kiosk clock this far off is flagged (the record is kept: it was decided).
+FUTURE_SKEW = timedelta(minutes=5)
+PAST_SKEW = timedelta(days=7)
+
+
+def ts_flag(ts: datetime, received: datetime) -> str | None:
+    if ts > received + FUTURE_SKEW:
+        return "future"
+    if ts < received - PAST_SKEW:
+        return "past"
+    return None
+
+
 _ENTRY_COLUMNS = (
     "event_id",
     "kiosk_id",
@@ -231,15 +274,18 @@ _ENTRY_COLUMNS = (
     "quality_flags",
     "retest_of",
     "historical",
+    "ts_flag",
     "received_at",
 )
+# Whether a record was replayed (historical) is the delivery's business, not its content.
+_CONTENT = _ENTRY_COLUMNS.index("historical")
 _INSERT_ENTRY = (
     f"INSERT OR IGNORE INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS))})"
 )
 
 
-def _entry_values(e: Entry, received_at: str) -> tuple[Any, ...]:
+def _entry_values(e: Entry, received: datetime) -> tuple[Any, ...]:
     return (
         e.event_id,
         e.kiosk_id,
@@ -259,12 +305,14 @@ def _entry_values(e: Entry, received_at: str) -> tuple[Any, ...]:
         json.dumps(list(e.quality_flags)),
         e.retest_of,
         int(e.historical),
-        received_at,
+        ts_flag(e.ts, received),
+        format_ts(received),
     )
 
 
 def _alert_row(alert: Alert, received_at: str) -> dict[str, Any]:
     row = alert.model_dump(mode="json", exclude={"schema_"})
+    row["ts_flag"] = ts_flag(alert.ts, datetime.fromisoformat(received_at))
     row["historical"] = int(alert.historical)
     row["status"] = "open"
     row["received_at"] = received_at

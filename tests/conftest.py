@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.broker import Broker, free_port, mosquitto_binary, start_mosquitto
 from edge.config import KioskConfig, parse_config
@@ -149,6 +151,17 @@ def create_token(config: Path, role: str, name: str) -> str:
     return result.stdout.strip()
 
 
+def publish_raw(broker: Broker, items: list[tuple[str, bytes]]) -> None:
+    """Publish payloads as some MQTT client would, bypassing the kiosk (QoS 1)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hostile-test")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    for topic, payload in items:
+        client.publish(topic, payload, qos=1).wait_for_publish(timeout=5)
+    client.disconnect()
+    client.loop_stop()
+
+
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     """Poll until ``condition()`` holds; fail the test naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout_s
@@ -168,15 +181,19 @@ def spawn_collector(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def start_collector(work_dir: Path, broker: Broker) -> Collector:
-    """Start ``tempgate-server run`` on the broker, with a token for each role."""
+def start_collector(
+    work_dir: Path, broker: Broker, mqtt_lines: str = "", auth_failures_per_minute: int = 100_000
+) -> Collector:
+    """Start ``tempgate-server run`` on the broker, with a token for each role; ``mqtt_lines``
+    go into its [mqtt] section (credentials, TLS)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     http_port = free_port()
     store_path = work_dir / "collector.sqlite"
     config = work_dir / "server.toml"
     config.write_text(
-        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n'
+        f'[mqtt]\nport = {broker.port}\nclient_id = "test-collector"\n{mqtt_lines}'
         f'[store]\npath = "{store_path}"\n[http]\nport = {http_port}\n'
+        f"[api]\nauth_failures_per_minute = {auth_failures_per_minute}\n"
     )
     tokens = {role: create_token(config, role, f"test-{role}") for role in ROLES}
     log_path = work_dir / "collector.log"

@@ -10,15 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from conftest import Collector, kiosk_config, wait_for
-from paho.mqtt.enums import CallbackAPIVersion
+from conftest import Collector, kiosk_config, publish_raw, wait_for
 
 from edge.broker import Broker
 from edge.kiosk import Kiosk
 from edge.simulated_gate import SimulatedPassage
-from edge.wire import PersonKind
+from edge.wire import Entry, PersonKind
 
 ROSTER = (
     "person_id,name,kind,class\n"
@@ -307,14 +305,9 @@ def test_the_live_feed_streams_a_fever_and_resumes_after_the_last_event_id(
                 break
 
 
-def publish_raw(broker: Broker, items: list[tuple[str, bytes]]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hostile-test")
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    for topic, payload in items:
-        client.publish(topic, payload, qos=1).wait_for_publish(timeout=5)
-    client.disconnect()
-    client.loop_stop()
+def wire_payload(api_entry: dict[str, Any]) -> dict[str, Any]:
+    """The MQTT payload a kiosk sent for an entry the API returns."""
+    return {"schema": 1} | {k: v for k, v in api_entry.items() if k in Entry.model_fields}
 
 
 def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
@@ -327,7 +320,7 @@ def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
         kiosk.stop()
     wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
     entry = collector.entries()[0]
-    payload = {k: v for k, v in entry.items() if k not in {"received_at"}}
+    payload = wire_payload(entry)
     payload["schema"] = 1
     publish_raw(
         mosquitto,
@@ -339,20 +332,22 @@ def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
             ),
             ("tempgate/v1/school-1/north/entry", json.dumps({**payload, "schema": 9}).encode()),
             ("tempgate/v1/school-1/north/entry", json.dumps(payload).encode()),
+            ("tempgate/v1/school-1/north/entry", b'{"pad": "' + b"x" * 100_000 + b'"}'),
         ],
     )
     from server.db import connect
 
     db = connect(collector.store_path)
     wait_for(
-        lambda: db.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 3,
+        lambda: db.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 4,
         10,
-        "three dead letters",
+        "four dead letters",
     )
     reasons = [r[0] for r in db.execute("SELECT reason FROM dead_letters ORDER BY id").fetchall()]
     assert "not JSON" in reasons[0]
     assert "temperature_c" in reasons[1]
     assert "schema 9" in reasons[2]
+    assert "limit 65536" in reasons[3]
     assert len(collector.entries()) == 1
     # Ingest carries on after all of it.
     kiosk = open_kiosk(tmp_path, mosquitto, gate="south")
@@ -389,7 +384,7 @@ def test_a_gap_in_a_kiosks_sequence_is_surfaced(
     finally:
         kiosk.stop()
     wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
-    payload = {k: v for k, v in collector.entries()[0].items() if k != "received_at"}
+    payload = wire_payload(collector.entries()[0])
     later = {**payload, "schema": 1, "seq": 4, "event_id": "0190a000-0000-7000-8000-000000000004"}
     publish_raw(mosquitto, [("tempgate/v1/school-1/north/entry", json.dumps(later).encode())])
     wait_for(lambda: len(collector.entries()) == 2, 10, "the entry with seq 4")

@@ -1,6 +1,7 @@
 """The kiosk ledger: records and their outbox rows commit together, with gapless seq."""
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,3 +99,15 @@ def test_a_purged_ledger_keeps_its_sequence(tmp_path: Path) -> None:
         assert record.seq == last + 1
         last = record.seq
     assert ledger.purged > 0
+
+
+def test_retention_purges_only_delivered_records_older_than_the_limit(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    delivered, waiting = ledger.record([("t/entry", entry()), ("t/entry", entry())])
+    ledger.acknowledge([delivered.event_id])
+    assert ledger.purge_older_than(days=30) == 0  # nothing is old yet
+    in_31_days_s = time.time() + 31 * 86400
+    assert ledger.purge_older_than(days=30, now_s=in_31_days_s) == 1
+    assert [r["event_id"] for r in ledger.records()] == [waiting.event_id]
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    assert db.execute("SELECT value FROM meta WHERE key = 'purged'").fetchone()[0] == 1

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edge.wire import now_utc
 from server.api import (
     alerts,
     console,
@@ -20,16 +21,35 @@ from server.api import (
     reports,
     tokens,
 )
-from server.db import migrate
+from server.auth import FailureLimiter
+from server.db import connect, migrate
 from server.live import LiveHub
+from server.retention import RetentionTimer, purge
 
 ROUTERS = (entries, alerts, gates, people, reports, exports, live, tokens, console)
 
 
-def create_app(store_path: Path, ingest: Any | None = None) -> FastAPI:
+def create_app(
+    store_path: Path,
+    ingest: Any | None = None,
+    auth_failures_per_minute: int = 20,
+    retention: tuple[int, float] | None = None,
+) -> FastAPI:
     """An app on the store at ``store_path``; ``ingest`` is started and stopped with it."""
     migrate(store_path)
     hub = LiveHub()
+    timer = None
+    if retention is not None:
+        days, interval_h = retention
+
+        def purge_once() -> None:
+            db = connect(store_path)
+            try:
+                purge(db, now_utc(), days)
+            finally:
+                db.close()
+
+        timer = RetentionTimer(purge_once, interval_h)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,9 +57,13 @@ def create_app(store_path: Path, ingest: Any | None = None) -> FastAPI:
         if ingest is not None:
             ingest.on_commit = hub.notify
             ingest.start()
+        if timer is not None:
+            timer.start()
         try:
             yield
         finally:
+            if timer is not None:
+                timer.stop()
             if ingest is not None:
                 ingest.stop()
 
@@ -52,6 +76,7 @@ def create_app(store_path: Path, ingest: Any | None = None) -> FastAPI:
     )
     app.state.store_path = store_path
     app.state.live_hub = hub
+    app.state.auth_limiter = FailureLimiter(auth_failures_per_minute)
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])

@@ -8,7 +8,7 @@ import sqlite_utils
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.auth import Principal, Role, principal_for
+from server.auth import FailureLimiter, Principal, Role, principal_for
 from server.db import connect
 from server.queries import StoreReader
 
@@ -34,6 +34,7 @@ def database(request: Request) -> Iterator[sqlite_utils.Database]:
 
 
 def _principal(
+    request: Request,
     db: Annotated[sqlite_utils.Database, Depends(database)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     access_token: Annotated[
@@ -41,8 +42,18 @@ def _principal(
         Query(description="the token, for clients that cannot send headers (EventSource)"),
     ] = None,
 ) -> Principal:
+    limiter: FailureLimiter = request.app.state.auth_limiter
+    address = request.client.host if request.client else "unknown"
+    wait_s = limiter.retry_after_s(address)
+    if wait_s:
+        raise HTTPException(
+            429,
+            f"too many failed token checks from {address}; try again in {wait_s} s",
+            headers={"Retry-After": str(wait_s)},
+        )
     token = credentials.credentials if credentials is not None else access_token
     if not token:
+        limiter.failed(address)
         raise HTTPException(
             401,
             "this route needs a token: send 'Authorization: Bearer <token>'",
@@ -50,6 +61,7 @@ def _principal(
         )
     principal = principal_for(db, token)
     if principal is None:
+        limiter.failed(address)
         raise HTTPException(
             401,
             "the token is not valid (mistyped, or revoked): ask an admin for a new one",
