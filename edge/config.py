@@ -25,7 +25,7 @@ DeviceModel = Literal[
     "rdm6300",
     "replay",
 ]
-DeviceRole = Literal["thermometer", "camera", "id_reader"]
+DeviceRole = Literal["thermometer", "camera", "id_reader", "retest"]
 
 
 class ConfigError(ValueError):
@@ -48,6 +48,7 @@ class KioskSection(_Section):
     site: Annotated[str, Field(pattern=ID_PATTERN)]
     gate: Annotated[str, Field(pattern=ID_PATTERN)]
     name: str = ""
+    tz: str = Field(default="Asia/Shanghai", description="for rounds and the screen's clock")
 
 
 class TlsSection(_Section):
@@ -98,6 +99,44 @@ class DecisionSection(_Section):
     threshold_c: float = Field(default=37.3, ge=35.0, le=40.0)
     plausible_low_c: float = Field(default=34.5, ge=25.0, le=37.0)
     plausible_high_c: float = Field(default=43.0, ge=38.0, le=45.0)
+    min_skin_c: float = Field(default=34.0, ge=25.0, le=37.0)
+    max_uncertainty_c: float = Field(default=0.6, gt=0, le=2.0)
+
+
+class BlackbodySection(_Section):
+    """The reference source's box in the camera's pixels, and its set temperature."""
+
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    w: int = Field(ge=2)
+    h: int = Field(ge=2)
+    set_c: float = Field(ge=20.0, le=50.0)
+
+
+class PassageSection(_Section):
+    good_frames_to_decide: int = Field(default=6, ge=1, le=100)
+    measure_timeout_s: float = Field(default=4.0, gt=0, le=30)
+    cooldown_s: float = Field(default=1.0, ge=0, le=30)
+    id_window_s: float = Field(default=10.0, ge=0, le=120)
+    retest_window_s: float = Field(default=600.0, ge=0)
+    presence_c: float = Field(default=30.0, ge=20.0, le=36.0)
+
+
+class CalibrationSection(_Section):
+    profile: Path | None = Field(default=None, description="None: the shipped default profile")
+
+
+class RosterSection(_Section):
+    api_url: str | None = Field(default=None, description="the collector, e.g. https://host:8080")
+    token: str | None = Field(default=None, description="a viewer token for the roster sync")
+    refresh_s: float = Field(default=300.0, ge=10)
+    unknown_policy: Literal["refuse", "register"] = "register"
+
+
+class RoundSection(_Section):
+    name: Literal["morning", "noon", "evening"]
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class DeviceSection(_Section):
@@ -106,6 +145,10 @@ class DeviceSection(_Section):
     role: DeviceRole = "thermometer"
     port: str | None = Field(default=None, description="Device path, pyserial URL, or file.")
     baud: int | None = Field(default=None, gt=0)
+    register_map: str | None = Field(default=None, description="modbus-ir: model or TOML file")
+    pattern: str | None = Field(default=None, description="ascii-line: regex with <object_c>")
+    hfov_deg: float = Field(default=56.0, gt=0, le=180, description="camera field of view")
+    blackbody: BlackbodySection | None = None
 
 
 class SimulationSection(_Section):
@@ -122,6 +165,10 @@ class KioskConfig(_Section):
     decision: DecisionSection = DecisionSection()
     devices: list[DeviceSection] = Field(min_length=1)
     simulation: SimulationSection = SimulationSection()
+    passage: PassageSection = PassageSection()
+    calibration: CalibrationSection = CalibrationSection()
+    roster: RosterSection = RosterSection()
+    rounds: list[RoundSection] = []
 
     @model_validator(mode="after")
     def _unique_device_ids(self) -> "KioskConfig":

@@ -10,6 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 from calibration.decision import DecisionPolicy, Outcome, decide
 from edge.config import KioskConfig, config_version
 from edge.ledger import Ledger, LedgerFull
+from edge.passage import PassageDecision
+from edge.roster import Admission, RosterCache
+from edge.rounds import round_at
 from edge.simulated_gate import SimulatedPassage
 from edge.uplink import Uplink
 from edge.wire import (
@@ -21,6 +24,7 @@ from edge.wire import (
     Entry,
     Health,
     Kind,
+    PersonKind,
     Severity,
     now_utc,
     topic,
@@ -48,7 +52,7 @@ class Recorded:
 class Kiosk:
     """Owns the ledger and the uplink of one kiosk; ``handle`` decides and records a passage."""
 
-    def __init__(self, config: KioskConfig) -> None:
+    def __init__(self, config: KioskConfig, profile_version: str = "threshold-only") -> None:
         self.config = config
         self.ledger = Ledger(config.ledger.path, config.ledger.max_mb)
         self.boot = self.ledger.next_boot()
@@ -57,10 +61,16 @@ class Kiosk:
             threshold_c=config.decision.threshold_c,
             plausible_low_c=config.decision.plausible_low_c,
             plausible_high_c=config.decision.plausible_high_c,
+            min_skin_c=config.decision.min_skin_c,
+            max_uncertainty_c=config.decision.max_uncertainty_c,
         )
         self.started_mono_s = time.monotonic()
         self.readings = 0
         self.refused = 0
+        self._fever_events: dict[str, str] = {}
+        self.roster = RosterCache(
+            config.ledger.path.with_name("roster.sqlite"), config.roster.unknown_policy
+        )
         self._next_space_warning_s = 0.0
         k = config.kiosk
         self._topics = {kind: topic(k.site, k.gate, kind) for kind in Kind}
@@ -74,7 +84,7 @@ class Kiosk:
             boot=self.boot,
             software_version=software_version(),
             config_version=config_version(config),
-            profile_version="threshold-only",
+            profile_version=profile_version,
         )
         self.uplink.announce_on_connect(self._topics[Kind.BIRTH], birth.to_json())
 
@@ -87,11 +97,40 @@ class Kiosk:
         self.ledger.close()
 
     def handle(self, passage: SimulatedPassage, device_id: str) -> Recorded:
-        """Decide on one passage and commit it (with an alert on fever) before returning."""
+        """The thin simulation (no devices): a reading that already is a body temperature."""
+        outcome = decide(passage.body_c, self.policy)
+        return self.record(
+            PassageDecision(
+                t_mono_s=time.monotonic(),
+                outcome=outcome,
+                core_c=passage.body_c,
+                skin_c=None,
+                ambient_c=passage.ambient_c,
+                uncertainty_c=None,
+                quality=(),
+                device_id=device_id,
+                person_id=passage.person_id,
+                retest_of_person=None,
+            ),
+            person_kind=passage.person_kind,
+        )
+
+    def record(self, decided: PassageDecision, person_kind: PersonKind | None = None) -> Recorded:
+        """Commit one decision (with an alert on a fever) before it is shown or sent."""
         self.readings += 1
         k = self.config.kiosk
-        outcome = decide(passage.body_c, self.policy)
         ts = now_utc()
+        # A caller that knows the person (the thin simulation) vouches for them.
+        admission = (
+            Admission(decided.person_id, None, person_kind, "admitted")
+            if person_kind is not None
+            else self.roster.admit(decided.person_id, ts)
+        )
+        retest_of = (
+            self._fever_events.get(decided.retest_of_person)
+            if decided.retest_of_person is not None
+            else None
+        )
         entry = Entry(
             kiosk_id=k.id,
             site_id=k.site,
@@ -99,46 +138,88 @@ class Kiosk:
             event_id=uuid7(),
             seq=0,
             ts=ts,
-            decision=Decision(outcome.value),
-            temperature_c=passage.body_c,
+            decision=Decision(decided.outcome.value),
+            temperature_c=decided.core_c,
             threshold_c=self.policy.threshold_c,
-            ambient_c=passage.ambient_c,
-            person_id=passage.person_id,
-            person_kind=passage.person_kind,
-            device_id=device_id,
+            skin_c=decided.skin_c,
+            ambient_c=decided.ambient_c,
+            person_id=decided.person_id,
+            person_kind=person_kind or admission.kind,
+            round=round_at(ts, self.config.rounds, k.tz),
+            device_id=decided.device_id,
+            quality_flags=decided.quality,
+            retest_of=retest_of,
+            admission=admission.admission,
         )
         items: list[tuple[str, Entry | Alert]] = [(self._topics[Kind.ENTRY], entry)]
-        if outcome is Outcome.FEVER_SUSPECT:
-            alert = Alert(
-                kiosk_id=k.id,
-                site_id=k.site,
-                gate_id=k.gate,
-                event_id=uuid7(),
-                seq=0,
-                ts=ts,
-                alert_type=AlertType.FEVER_SUSPECT,
-                severity=Severity.CRITICAL,
-                entry_event_id=entry.event_id,
-                temperature_c=passage.body_c,
-                person_id=passage.person_id,
-                message=f"{passage.body_c:.1f} ℃ ≥ {self.policy.threshold_c:.1f} ℃: re-measure",
+        alert_type = {
+            Outcome.FEVER_SUSPECT: AlertType.FEVER_SUSPECT,
+            Outcome.CONFIRMED: AlertType.FEVER_CONFIRMED,
+        }.get(decided.outcome)
+        if alert_type is not None:
+            shown = "?" if decided.core_c is None else f"{decided.core_c:.1f} ℃"
+            items.append(
+                (
+                    self._topics[Kind.ALERT],
+                    Alert(
+                        kiosk_id=k.id,
+                        site_id=k.site,
+                        gate_id=k.gate,
+                        event_id=uuid7(),
+                        seq=0,
+                        ts=ts,
+                        alert_type=alert_type,
+                        severity=Severity.CRITICAL,
+                        entry_event_id=entry.event_id,
+                        temperature_c=decided.core_c,
+                        person_id=decided.person_id,
+                        message=f"{shown} ≥ {self.policy.threshold_c:.1f} ℃: "
+                        + (
+                            "re-measure at the isolation point"
+                            if alert_type is AlertType.FEVER_SUSPECT
+                            else "confirmed on re-test"
+                        ),
+                    ),
+                )
             )
-            items.append((self._topics[Kind.ALERT], alert))
         committed = self.ledger.record(items)
-        recorded_entry, *recorded_alert = committed
+        recorded_entry = committed[0]
+        recorded_alert = committed[1] if len(committed) > 1 else None
         assert isinstance(recorded_entry, Entry)
+        assert recorded_alert is None or isinstance(recorded_alert, Alert)
+        if decided.outcome is Outcome.FEVER_SUSPECT:
+            self._fever_events[decided.person_id or ""] = recorded_entry.event_id
         self.uplink.wake()
         log.info(
-            "event=decision person=%s decision=%s temperature_c=%.2f",
-            passage.person_id,
-            outcome.value,
-            passage.body_c,
+            "event=decision person=%s decision=%s temperature_c=%s admission=%s",
+            decided.person_id,
+            decided.outcome.value,
+            decided.core_c,
+            admission.admission,
         )
-        alert_out = recorded_alert[0] if recorded_alert else None
-        assert alert_out is None or isinstance(alert_out, Alert)
-        return Recorded(recorded_entry, alert_out)
+        return Recorded(recorded_entry, recorded_alert)
 
-    def publish_health(self) -> None:
+    def raise_device_fault(self, device_id: str, reason: str) -> Alert:
+        """A device stopped delivering: security staff must know the gate is not screening."""
+        k = self.config.kiosk
+        alert = Alert(
+            kiosk_id=k.id,
+            site_id=k.site,
+            gate_id=k.gate,
+            event_id=uuid7(),
+            seq=0,
+            ts=now_utc(),
+            alert_type=AlertType.DEVICE_FAULT,
+            severity=Severity.WARNING,
+            message=f"device {device_id} offline: {reason}"[:500],
+        )
+        (committed,) = self.ledger.record([(self._topics[Kind.ALERT], alert)])
+        assert isinstance(committed, Alert)
+        self.uplink.wake()
+        return committed
+
+    def publish_health(self, devices: dict[str, tuple[bool, int, int]] | None = None) -> None:
+        """Health; ``devices``: device id → (online, events, dropped frames) when known."""
         k = self.config.kiosk
         usage = self.ledger.usage()
         health = Health(
@@ -157,9 +238,9 @@ class Kiosk:
                 DeviceHealth(
                     device_id=d.id,
                     model=d.model,
-                    online=True,
-                    readings=self.readings,
-                    dropped_frames=0,
+                    online=(devices or {}).get(d.id, (True, 0, 0))[0],
+                    readings=(devices or {}).get(d.id, (True, self.readings, 0))[1],
+                    dropped_frames=(devices or {}).get(d.id, (True, 0, 0))[2],
                 )
                 for d in self.config.devices
             ),

@@ -69,6 +69,7 @@ class _Open:
     ambient_c: float | None = None
     gap: int = 0
     retest_device: bool = False
+    pipeline: PipelineConfig | None = None
 
 
 def _finite(value: float) -> float | None:
@@ -92,6 +93,7 @@ class PassageTracker:
         self.state = State.IDLE
         self._open: _Open | None = None
         self._cooldown_until_s = 0.0
+        self._faceless = 0
         self._last_id: tuple[str, float] | None = None
         # person id (or "" for an unidentified person) → time of their fever_suspect
         self._fevers: dict[str, float] = {}
@@ -102,24 +104,42 @@ class PassageTracker:
         self._last_id = (id_text, t_s)
 
     def on_frame(
-        self, device_id: str, result: FrameResult, ambient_c: float
+        self,
+        device_id: str,
+        result: FrameResult,
+        ambient_c: float,
+        pipeline: PipelineConfig | None = None,
     ) -> PassageDecision | None:
-        """One processed camera frame."""
+        """One camera frame, processed with ``pipeline`` (the camera's own configuration:
+        its blackbody, its field of view); the tracker's default when None."""
         now_s = result.t_s
         if result.face is None:
             if self._open is not None and self._open.device_id == device_id:
                 self._open.gap += 1
                 if self._open.gap > self.config.gap_frames:
                     return self._decide(now_s)
-            self._leave_cooldown(now_s)
+            self._faceless += 1
+            # The person just decided has left once the view stays empty for a few frames.
+            self._leave_cooldown(now_s, force=self._faceless > self.config.gap_frames)
             return None
         if self.state is State.COOLDOWN:
-            # Still the person just decided: keep the cooldown going while they are in view.
-            self._cooldown_until_s = now_s + self.config.cooldown_s
-            return None
+            if Quality.TOO_FEW_PIXELS in result.face.flags:
+                # A small face is someone far away walking up, not the person just decided
+                # (who stood close): the way a queue looks with no empty frame between people.
+                self._faceless += 1
+                self._leave_cooldown(now_s, force=self._faceless > self.config.gap_frames)
+                if self.state is State.COOLDOWN:
+                    return None
+            else:
+                self._faceless = 0
+                # Still the person just decided: the cooldown lasts while they are in view.
+                self._cooldown_until_s = now_s + self.config.cooldown_s
+                return None
+        self._faceless = 0
         passage = self._start(device_id, now_s)
         passage.gap = 0
         passage.ambient_c = ambient_c
+        passage.pipeline = pipeline
         passage.frames.append(result)
         good = sum(1 for f in passage.frames if f.face is not None and not f.face.flags)
         if good >= self.config.good_frames_to_decide:
@@ -188,7 +208,10 @@ class PassageTracker:
         ambient_c = passage.ambient_c if passage.ambient_c is not None else math.nan
         if passage.frames:
             estimate = fuse_passage(
-                passage.frames, ambient_c=ambient_c, profile=self.profile, config=self.pipeline
+                passage.frames,
+                ambient_c=ambient_c,
+                profile=self.profile,
+                config=passage.pipeline or self.pipeline,
             )
             skin_c = estimate.skin_face_max_c
             decision_inputs = (estimate.core_c, estimate.quality, estimate.uncertainty_c)

@@ -170,6 +170,11 @@ class Entry(_Event):
     retest_of: EventId | None = Field(
         default=None, description="event_id of the first measurement this re-test follows."
     )
+    admission: Literal["admitted", "refused", "registered"] = Field(
+        default="admitted",
+        description="Site policy for who stands at the gate: unknown or unapproved people are "
+        "refused, or admitted and registered.",
+    )
     historical: bool = Field(
         default=False, description="Replayed after an outage: recorded, but pages nobody."
     )

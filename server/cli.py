@@ -6,8 +6,12 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.config import ServerConfig, ServerConfigError, load_server_config
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _config(path: Path) -> ServerConfig | None:
@@ -16,6 +20,14 @@ def _config(path: Path) -> ServerConfig | None:
     except ServerConfigError as exc:
         print("\n".join([f"{exc.path}:", *(f"  {p}" for p in exc.problems)]), file=sys.stderr)
         return None
+
+
+def _store(config: ServerConfig) -> "sqlite_utils.Database":
+    """The collector's store, migrated, on a connection of the caller's."""
+    from server.db import connect, migrate
+
+    migrate(config.store.path)
+    return connect(config.store.path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,13 +50,12 @@ def run(args: argparse.Namespace) -> int:
 def token_create(args: argparse.Namespace) -> int:
     from edge.wire import format_ts, now_utc
     from server.auth import Role, TokenNameTaken, create_token
-    from server.db import Transaction, connect, migrate
+    from server.db import Transaction
 
     config = _config(args.config)
     if config is None:
         return 2
-    migrate(config.store.path)
-    db = connect(config.store.path)
+    db = _store(config)
     try:
         with Transaction(db):
             token = create_token(db, args.name, Role(args.role), format_ts(now_utc()))
@@ -67,15 +78,13 @@ def token_create(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from edge.wire import now_utc
-    from server.db import connect, migrate
     from server.report_formats import to_csv, to_html, to_xlsx
     from server.reports import UnknownSite, build_report
 
     config = _config(args.config)
     if config is None:
         return 2
-    migrate(config.store.path)
-    db = connect(config.store.path)
+    db = _store(config)
     try:
         built = build_report(db, args.site, args.day, now_utc())
     except UnknownSite as exc:
@@ -103,14 +112,12 @@ def report(args: argparse.Namespace) -> int:
 
 def purge_now(args: argparse.Namespace) -> int:
     from edge.wire import now_utc
-    from server.db import connect, migrate
     from server.retention import purge
 
     config = _config(args.config)
     if config is None:
         return 2
-    migrate(config.store.path)
-    db = connect(config.store.path)
+    db = _store(config)
     try:
         counts = purge(db, now_utc(), args.days or config.retention.days)
     finally:

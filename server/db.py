@@ -202,10 +202,15 @@ def _m3_hostile_input_and_retention(db: sqlite_utils.Database) -> None:
     db.table("entries").create_index(["received_at"])
 
 
+def _m4_admission(db: sqlite_utils.Database) -> None:
+    db.table("entries").add_column("admission", str)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m1_initial,
     _m2_console_reports_auth,
     _m3_hostile_input_and_retention,
+    _m4_admission,
 )
 
 

@@ -36,6 +36,21 @@ def screen(kiosk: Kiosk, people: list[tuple[str, float]]) -> None:
     assert kiosk.uplink.wait_until_drained(timeout_s=15)
 
 
+def screen_at(
+    tmp_path: Path,
+    broker: Broker,
+    people: list[tuple[str, float]],
+    gate: str = "north",
+    site: str = "school-1",
+) -> None:
+    """A kiosk at the gate screens these people, delivers every record, and stops."""
+    kiosk = open_kiosk(tmp_path, broker, gate=gate, site=site)
+    try:
+        screen(kiosk, people)
+    finally:
+        kiosk.stop()
+
+
 def open_kiosk(
     tmp_path: Path, broker: Broker, gate: str = "north", site: str = "school-1"
 ) -> Kiosk:
@@ -69,11 +84,7 @@ def test_every_api_route_refuses_a_missing_or_wrong_token(collector: Collector) 
 def test_a_fever_is_acknowledged_and_resolved_by_a_guard_with_an_audit_trail(
     tmp_path: Path, mosquitto: Broker, collector: Collector
 ) -> None:
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 36.5), ("S2", 38.2)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.5), ("S2", 38.2)])
     wait_for(lambda: len(fever_alerts(collector)) == 1, 10, "the fever alert")
     alert = fever_alerts(collector)[0]
     assert (alert["status"], alert["person_id"], alert["temperature_c"]) == ("open", "S2", 38.2)
@@ -125,11 +136,7 @@ def test_the_daily_report_counts_fevers_with_outcomes_and_lists_who_was_not_scre
     assert [r["line"] for r in imported["rejected"]] == [5, 6, 7]
     assert "repeats line 2" in imported["rejected"][1]["reason"]
 
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 36.6), ("T1", 37.9)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.6), ("T1", 37.9)])
     wait_for(lambda: len(fever_alerts(collector)) == 1, 10, "the fever alert")
     alert_id = fever_alerts(collector)[0]["event_id"]
     collector.post(
@@ -168,11 +175,7 @@ def test_the_daily_report_counts_fevers_with_outcomes_and_lists_who_was_not_scre
 def test_a_day_without_a_fever_is_a_zero_report(
     tmp_path: Path, mosquitto: Broker, collector: Collector
 ) -> None:
-    kiosk = open_kiosk(tmp_path, mosquitto, site="school-2")
-    try:
-        screen(kiosk, [("S1", 36.4), ("S2", 36.9)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.4), ("S2", 36.9)], site="school-2")
     wait_for(lambda: len(collector.entries()) == 2, 10, "two entries")
     day = today_in_shanghai()
     report = collector.get(f"/api/v1/sites/school-2/reports/{day}")
@@ -195,11 +198,7 @@ def test_the_report_command_prints_json_csv_and_writes_xlsx(
 
     from openpyxl import load_workbook
 
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 38.0)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 38.0)])
     wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
     day = today_in_shanghai()
     base = [sys.executable, "-m", "server.cli", "report", "--config", str(collector.config_path)]
@@ -232,11 +231,7 @@ def test_ledger_exports_carry_every_entry_and_are_audited(
 ) -> None:
     from openpyxl import load_workbook
 
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 36.6), ("S2", 37.5), ("T1", 36.2)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.6), ("S2", 37.5), ("T1", 36.2)])
     wait_for(lambda: len(collector.entries()) == 3, 10, "three entries")
     day = today_in_shanghai()
     url = f"{collector.base_url}/api/v1/sites/school-1/exports/ledger"
@@ -282,11 +277,7 @@ def test_the_live_feed_streams_a_fever_and_resumes_after_the_last_event_id(
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     assert opened.wait(10)
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S2", 39.0)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S2", 39.0)])
     listener.join(timeout=15)
     raised = [e for e in events if e[1] == "alert.raised"]
     assert raised and raised[0][2]["temperature_c"] == 39.0
@@ -313,11 +304,7 @@ def wire_payload(api_entry: dict[str, Any]) -> dict[str, Any]:
 def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
     tmp_path: Path, mosquitto: Broker, collector: Collector
 ) -> None:
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 36.5)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.5)])
     wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
     entry = collector.entries()[0]
     payload = wire_payload(entry)
@@ -350,11 +337,7 @@ def test_bad_payloads_go_to_dead_letters_and_duplicates_are_stored_once(
     assert "limit 65536" in reasons[3]
     assert len(collector.entries()) == 1
     # Ingest carries on after all of it.
-    kiosk = open_kiosk(tmp_path, mosquitto, gate="south")
-    try:
-        screen(kiosk, [("S2", 36.7)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S2", 36.7)], gate="south")
     wait_for(lambda: len(collector.entries()) == 2, 10, "ingest to carry on")
 
 
@@ -378,11 +361,7 @@ def test_bad_site_settings_are_refused_with_a_message(
 def test_a_gap_in_a_kiosks_sequence_is_surfaced(
     tmp_path: Path, mosquitto: Broker, collector: Collector
 ) -> None:
-    kiosk = open_kiosk(tmp_path, mosquitto)
-    try:
-        screen(kiosk, [("S1", 36.5)])
-    finally:
-        kiosk.stop()
+    screen_at(tmp_path, mosquitto, [("S1", 36.5)])
     wait_for(lambda: len(collector.entries()) == 1, 10, "one entry")
     payload = wire_payload(collector.entries()[0])
     later = {**payload, "schema": 1, "seq": 4, "event_id": "0190a000-0000-7000-8000-000000000004"}

@@ -82,41 +82,29 @@ def test_retention_purges_old_rows_and_records_the_purge(
         [(TOPIC, entry(now - timedelta(days=500), 36.4, seq=1)), (TOPIC, entry(now, 36.6, seq=2))],
     )
     wait_for(lambda: len(collector.entries()) == 2, 10, "both entries")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "purge",
-            "--config",
-            str(collector.config_path),
-            "--days",
-            "365",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+
+    def purge() -> str:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "purge",
+                "--config",
+                str(collector.config_path),
+                "--days",
+                "365",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     # Received just now: a wrong kiosk clock alone does not get a fresh row purged.
-    assert "entries=0" in result.stdout
+    assert "entries=0" in purge()
     db = connect(collector.store_path)
     db.execute("UPDATE entries SET received_at = ts WHERE temperature_c = 36.4")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "purge",
-            "--config",
-            str(collector.config_path),
-            "--days",
-            "365",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "entries=1" in result.stdout
+    assert "entries=1" in purge()
     assert [e["temperature_c"] for e in collector.entries()] == [36.6]
     details = [
         json.loads(r["detail"])
