@@ -126,8 +126,13 @@ def run_mosquitto(conf_path: Path, port: int, log_path: Path) -> Broker:
     if binary is None:
         raise BrokerError("mosquitto is not installed: run 'apt-get install mosquitto'")
     with log_path.open("ab") as log_file:
+        # A session of its own: Ctrl-C at a terminal must reach the program that started the
+        # broker (which stops things in order), not the broker itself.
         process = subprocess.Popen(
-            [binary, "-c", str(conf_path)], stdout=log_file, stderr=subprocess.STDOUT
+            [binary, "-c", str(conf_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     broker = Broker("127.0.0.1", port, "mosquitto", process, conf_path.parent, conf_path)
     try:
@@ -151,6 +156,7 @@ def start_embedded_dev_broker(work_dir: Path, port: int | None = None) -> Broker
         [sys.executable, "-m", "edge.embedded_broker", "--port", str(port)],
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     broker = Broker("127.0.0.1", port, "embedded-dev", process, work_dir, None)
     try:

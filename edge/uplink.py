@@ -34,6 +34,7 @@ class Uplink:
         self._kiosk = config.kiosk
         self._status_topic = topic(self._kiosk.site, self._kiosk.gate, Kind.STATUS)
         self._connected = threading.Event()
+        self._disconnected = threading.Event()
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -130,7 +131,13 @@ class Uplink:
         self._stopping.set()
         self._wake.set()
         self._drainer.join(timeout=5)
+        was_connected = self.connected
+        self._disconnected.clear()
         self._client.disconnect()
+        # DISCONNECT must reach the broker before the socket closes, or the broker publishes
+        # the last will and a clean stop looks like a crash ('offline' after 'stopped').
+        if was_connected and not self._disconnected.wait(timeout=3):
+            log.warning("event=disconnect_unconfirmed")
         self._client.loop_stop()
         self._apply_acks()
         log.info("event=uplink_stop outbox_pending=%d", self._ledger.outbox_count())
@@ -166,6 +173,7 @@ class Uplink:
         properties: object,
     ) -> None:
         self._connected.clear()
+        self._disconnected.set()
         log.warning("event=mqtt_disconnected reason=%s", reason_code)
 
     def _on_publish(

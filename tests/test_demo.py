@@ -46,3 +46,34 @@ def test_demo_runs_a_site_and_every_decision_reaches_the_collector(
     # Every kiosk process ended with a clean 'stopped' after draining its outbox.
     for gate in ("north", "south"):
         assert "event=uplink_stop outbox_pending=0" in (tmp_path / f"kiosk-{gate}.log").read_text()
+
+
+def test_ctrl_c_stops_the_site_cleanly_no_kiosk_looks_crashed(tmp_path: Path) -> None:
+    """Ctrl-C at a terminal reaches the whole foreground process group: the demo must still
+    stop kiosks before the broker, so each says 'stopped', not 'offline'."""
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    require(mosquitto_binary() is not None, "mosquitto is not installed")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "edge.demo", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp_path / "ledger-south.sqlite").exists():
+        time.sleep(0.2)
+    time.sleep(4)
+    os.killpg(demo.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    out, _ = demo.communicate(timeout=90)
+    assert demo.returncode == 0, out
+    db = sqlite3.connect(tmp_path / "collector.sqlite")
+    assert sorted(r[0] for r in db.execute("SELECT state FROM kiosks")) == ["stopped", "stopped"]
+    assert (
+        db.execute("SELECT count(*) FROM alerts WHERE alert_type = 'kiosk_offline'").fetchone()[0]
+        == 0
+    )
