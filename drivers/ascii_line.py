@@ -55,10 +55,11 @@ class Parser:
         counters: Counters | None = None,
         pattern: str = DEFAULT_PATTERN,
         max_len: int = MAX_LEN,
+        start_synced: bool = False,
     ) -> None:
         self.counters = counters or Counters()
         self.pattern = compile_pattern(pattern)
-        self._lines = LineSplitter(self.counters, max_len)
+        self._lines = LineSplitter(self.counters, max_len, start_synced)
 
     def feed(self, data: bytes) -> list[LineSample]:
         """Append ``data``; return a sample for every complete line that matches."""

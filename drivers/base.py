@@ -44,13 +44,19 @@ class Reading:
 @dataclass(frozen=True)
 class Frame:
     """One thermal frame: ``frame_c`` float32 (height, width) in ℃, row 0 at the top and column
-    0 at the left as a person facing the camera sees the scene on screen."""
+    0 at the left as a person facing the camera sees the scene on screen.
+
+    Cameras that send raw counts also pass them on: ``frame_raw`` uint16 (same shape) in the
+    units ``raw_format`` names (``"centikelvin"`` or ``"tc001"``, as in the replay format), so
+    calibration can apply its own radiometry."""
 
     device_id: str
     t_mono_s: float
     ts_utc: datetime
     frame_c: npt.NDArray[np.float32]
     ambient_c: float | None = None
+    frame_raw: npt.NDArray[np.uint16] | None = None
+    raw_format: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ The default baud is disputed between listings (9600 vs 115200); 9600 is used unl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from drivers.base import Counters, Event, Reading
+from drivers.base import Counters, DriverError, Event, Reading
 from drivers.serial_link import SerialDriver
 
 HEADER = b"\x5a\x5a\x45\x04"
@@ -96,17 +97,35 @@ def _header_prefix_len(buf: bytearray) -> int:
 
 
 class GyMcu90614(SerialDriver[PointSample]):
-    """Reads a GY-MCU90614/90615 in continuous mode (``A5 45 EA`` at every open, because
-    listings disagree on whether the module starts streaming by itself)."""
+    """Reads a GY-MCU90614/90615. In ``continuous`` mode it sends ``A5 45 EA`` at every open
+    (listings disagree on whether the module starts streaming by itself); in ``query`` mode
+    it asks ``A5 15 BA`` for one reading every ``poll_s`` seconds."""
 
     model = "gy-mcu90614"
     default_baud = DEFAULT_BAUD
+
+    def __init__(
+        self,
+        device_id: str,
+        port: str,
+        baud: int | None = None,
+        *,
+        mode: Literal["continuous", "query"] = "continuous",
+        **kwargs: Any,
+    ) -> None:
+        if mode not in ("continuous", "query"):
+            raise DriverError(f"mode {mode!r}: must be continuous or query")
+        self.mode = mode
+        super().__init__(device_id, port, baud, **kwargs)
 
     def _make_parser(self, counters: Counters) -> Parser:
         return Parser(counters)
 
     def _start_bytes(self) -> bytes:
-        return CMD_CONTINUOUS
+        return CMD_CONTINUOUS if self.mode == "continuous" else b""
+
+    def _poll_bytes(self) -> bytes:
+        return CMD_QUERY if self.mode == "query" else b""
 
     def _to_event(self, item: PointSample) -> Event:
         mono, wall = self._stamp()

@@ -30,13 +30,19 @@ class Line:
 class LineSplitter:
     """Splits a byte stream into text lines on CR, LF or CR LF. A line that overruns
     ``max_len`` without a terminator is dropped up to the next terminator (a scanner
-    without its suffix configured, or noise on the line)."""
+    without its suffix configured, or noise on the line).
 
-    def __init__(self, counters: Counters | None = None, max_len: int = MAX_LEN) -> None:
+    A port opened mid-line delivers the tail of a line first ("…3931" of "4006381333931"),
+    which would read as a wrong ID or temperature; so unless ``start_synced``, everything up to
+    the first terminator is dropped and counted."""
+
+    def __init__(
+        self, counters: Counters | None = None, max_len: int = MAX_LEN, start_synced: bool = False
+    ) -> None:
         self.counters = counters or Counters()
         self.max_len = max_len
         self._buf = bytearray()
-        self._overrun = False
+        self._overrun = not start_synced
 
     def lines(self, data: bytes) -> list[bytes]:
         """Append ``data``; return the raw complete non-empty lines (terminators removed)."""
@@ -56,7 +62,7 @@ class LineSplitter:
             line = bytes(buf[: m.start()])
             del buf[: m.end()]
             if self._overrun:
-                self.counters.bytes_dropped += len(line) + 1
+                self.counters.bytes_dropped += len(line)
                 self._overrun = False
                 continue
             if not line.strip():
@@ -71,9 +77,11 @@ class LineSplitter:
 class Parser:
     """Barcode/QR lines: printable ASCII (and UTF-8) only; anything else is dropped."""
 
-    def __init__(self, counters: Counters | None = None, max_len: int = MAX_LEN) -> None:
+    def __init__(
+        self, counters: Counters | None = None, max_len: int = MAX_LEN, start_synced: bool = False
+    ) -> None:
         self.counters = counters or Counters()
-        self._lines = LineSplitter(self.counters, max_len)
+        self._lines = LineSplitter(self.counters, max_len, start_synced)
 
     def feed(self, data: bytes) -> list[Line]:
         """Append ``data``; return every complete, printable line."""

@@ -88,4 +88,12 @@ class Lepton(UvcDriver):
         )
 
     def decode(self, frame: Any) -> Decoded | None:
-        return decode_y16(frame, self.raw_scale_k)
+        decoded = decode_y16(frame, self.raw_scale_k)
+        if decoded is None:
+            return None
+        frame_c, ambient_c = decoded
+        raw = np.ascontiguousarray(frame[: frame_c.shape[0]])
+        # Only 0.01 K counts are "centikelvin"; 0.1 K units are passed as ℃ alone.
+        if self.raw_scale_k != 0.01:
+            return Decoded(frame_c, ambient_c)
+        return Decoded(frame_c, ambient_c, raw, "centikelvin")

@@ -404,15 +404,12 @@ class ThermalScene:
                 lens = _ellipse(xx, yy, ex, eye_y, 0.36 * a, 0.2 * b)
                 fine[lens] = lens_c
 
-        box = BoxPx(
-            x=max(0, math.floor(cx - a + 0.5)),
-            y=max(0, math.floor(cy - b + 0.5)),
-            w=0,
-            h=0,
-        )
-        x1 = min(c.width_px - 1, math.ceil(cx + a - 0.5))
-        y1 = min(c.height_px - 1, math.ceil(cy + b - 0.5))
-        box = BoxPx(box.x, box.y, max(1, x1 - box.x + 1), max(1, y1 - box.y + 1))
+        # Clipped to the frame and never empty, even for a face (partly) outside the view.
+        x0 = min(max(0, math.floor(cx - a + 0.5)), c.width_px - 1)
+        y0 = min(max(0, math.floor(cy - b + 0.5)), c.height_px - 1)
+        x1 = min(max(x0, math.ceil(cx + a - 0.5)), c.width_px - 1)
+        y1 = min(max(y0, math.ceil(cy + b - 0.5)), c.height_px - 1)
+        box = BoxPx(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
         return PersonTruth(
             index=index,
             core_c=person.core_c,

@@ -59,8 +59,10 @@ class SerialDriver(Driver, Generic[T]):
         stall_s: float = 2.0,
         backoff: Backoff | None = None,
         read_timeout_s: float = 0.05,
+        poll_s: float = 0.1,
     ) -> None:
         super().__init__(device_id, port)
+        self.poll_s = poll_s
         self.baud = baud or self.default_baud
         self.stall_s = stall_s
         self.backoff = backoff or Backoff()
@@ -77,6 +79,10 @@ class SerialDriver(Driver, Generic[T]):
 
     def _start_bytes(self) -> bytes:
         """Commands sent after every open and after every stall (default: none)."""
+        return b""
+
+    def _poll_bytes(self) -> bytes:
+        """A request sent every ``poll_s`` for devices asked one reading at a time."""
         return b""
 
     def _open(self) -> Any:
@@ -118,6 +124,8 @@ class SerialDriver(Driver, Generic[T]):
         """Read until the link fails or the driver is closed."""
         self._health.last_valid_mono_s = time.monotonic()
         last_kick = time.monotonic()
+        last_poll = 0.0
+        poll = self._poll_bytes()
         stall_s = float("inf") if self.silent_when_idle else self.stall_s
         try:
             self._write(link, self._start_bytes())
@@ -126,6 +134,9 @@ class SerialDriver(Driver, Generic[T]):
                 if online is not None:
                     yield online
             while not self.closed:
+                if poll and time.monotonic() - last_poll >= self.poll_s:
+                    last_poll = time.monotonic()
+                    self._write(link, poll)
                 waiting = link.in_waiting
                 data: bytes = link.read(waiting if waiting > 0 else 1)
                 if data:

@@ -227,9 +227,12 @@ class PtySimulator:
         self._master = self._slave = -1
 
     def _host_baud(self) -> int | None:
+        slave = self._slave  # unplug() may close it under us: then there is no host baud
+        if slave < 0:
+            return None
         try:
-            speed = termios.tcgetattr(self._slave)[5]
-        except (termios.error, OSError):
+            speed = termios.tcgetattr(slave)[5]
+        except (termios.error, OSError, ValueError):
             return None
         return _SPEEDS.get(speed)
 
@@ -246,7 +249,7 @@ class PtySimulator:
             try:
                 ready, _, _ = select.select([master], [], [], 0.005)
                 incoming = os.read(master, 4096) if ready else b""
-            except OSError:
+            except (OSError, ValueError):  # unplugged between the snapshot and the read
                 incoming = b""
             now = time.monotonic()
             if now < self._stalled_until:

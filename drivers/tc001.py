@@ -85,4 +85,4 @@ class Tc001(UvcDriver):
 
     def decode(self, frame: Any) -> Decoded | None:
         raw = decode_raw(frame)
-        return None if raw is None else (raw_to_c(raw), None)
+        return None if raw is None else Decoded(raw_to_c(raw), None, raw, "tc001")

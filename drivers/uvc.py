@@ -15,6 +15,7 @@ import logging
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,7 +42,14 @@ class Capture(Protocol):
         ...
 
 
-Decoded = tuple[npt.NDArray[np.float32], float | None]
+@dataclass(frozen=True)
+class Decoded:
+    """One decoded camera frame (see ``drivers.base.Frame`` for the fields)."""
+
+    frame_c: npt.NDArray[np.float32]
+    ambient_c: float | None = None
+    frame_raw: npt.NDArray[np.uint16] | None = None
+    raw_format: str | None = None
 
 
 class UvcDriver(Driver):
@@ -144,5 +152,7 @@ class UvcDriver(Driver):
             if online is not None:
                 yield online
             mono, wall = self._stamp()
-            frame_c, ambient_c = decoded
-            yield Frame(self.device_id, mono, wall, frame_c, ambient_c)
+            d = decoded
+            yield Frame(
+                self.device_id, mono, wall, d.frame_c, d.ambient_c, d.frame_raw, d.raw_format
+            )

@@ -130,7 +130,7 @@ def test_rdm6300_worked_example_reads_card_0011714980() -> None:
 
 
 def test_id_line_accepts_cr_lf_and_crlf_and_the_constructed_example() -> None:
-    parser = id_line.Parser()
+    parser = id_line.Parser(start_synced=True)
     example = bytes.fromhex("34 30 30 36 33 38 31 33 33 33 39 33 31 0D 0A")
     lines = parser.feed(example + b"A1\rB2\nC3\r\n")
     assert [x.text for x in lines] == ["4006381333931", "A1", "B2", "C3"]
@@ -138,15 +138,26 @@ def test_id_line_accepts_cr_lf_and_crlf_and_the_constructed_example() -> None:
 
 def test_id_line_drops_control_characters_and_overlong_lines() -> None:
     counters = Counters()
-    parser = id_line.Parser(counters, max_len=16)
+    parser = id_line.Parser(counters, max_len=16, start_synced=True)
     lines = parser.feed(b"OK1\r\nBA\x07D\r\n" + b"X" * 40 + b"\nOK2\n")
     assert [x.text for x in lines] == ["OK1", "OK2"]
     assert counters.frames_dropped == 2
 
 
+def test_a_line_port_opened_mid_line_drops_the_fragment_instead_of_misreading_it() -> None:
+    counters = Counters()
+    ids = id_line.Parser(counters)
+    assert [x.text for x in ids.feed(b"3931\r\n4006381333931\r\n")] == ["4006381333931"]
+    assert counters.bytes_dropped == 4
+    temps = ascii_line.Parser(pattern=ascii_line.DEFAULT_PATTERN)
+    # "…C Ambient: 24.10 C" would read as a 24.10 ℃ object with the first-number pattern.
+    out = temps.feed(b"C Ambient: 24.10 C\r\nObject: 36.62 C Ambient: 24.10 C\r\n")
+    assert out == [ascii_line.LineSample(36.62, None)]
+
+
 def test_ascii_line_pattern_reads_object_and_ambient_and_counts_misses() -> None:
     counters = Counters()
-    parser = ascii_line.Parser(counters, ascii_line.SIM_PATTERN)
+    parser = ascii_line.Parser(counters, ascii_line.SIM_PATTERN, start_synced=True)
     out = parser.feed(b"Object: 36.62 C Ambient: 24.10 C\r\nhello\r\nObject: -1.5 C Ambient: 3 C\n")
     assert out == [ascii_line.LineSample(36.62, 24.1), ascii_line.LineSample(-1.5, 3.0)]
     assert counters.frames_dropped == 1

@@ -117,3 +117,30 @@ def test_the_replay_driver_plays_every_frame_then_stops(tmp_path: Path) -> None:
         played = [e for e in driver if isinstance(e, Frame)]
     assert [float(f.frame_c[0, 0]) for f in played] == [30.0, 31.0, 32.0, 33.0]
     assert all(f.ambient_c == 21.0 for f in played)
+
+
+def test_raw_counts_are_saved_losslessly_and_read_back_as_celsius(tmp_path: Path) -> None:
+    raw = np.full((3, 4, 5), 19824, dtype=np.uint16)  # tc001 units: 36.60 ℃
+    frames_c = raw.astype(np.float32) / 64 - 273.15
+    save_recording(
+        tmp_path / "raw.npz",
+        frames_c,
+        [0.0, 0.04, 0.08],
+        RecordingMeta("tc001"),
+        frames_raw=raw,
+        raw_format="tc001",
+    )
+    with np.load(tmp_path / "raw.npz") as archive:
+        assert "frames_c" not in archive.files
+        assert np.array_equal(archive["frames_raw"], raw)
+    rec = load_recording(tmp_path / "raw.npz")
+    assert float(rec.frames_c[0, 0, 0]) == pytest.approx(36.60, abs=1e-4)
+    with pytest.raises(RecordingError, match="raw_format 'kelvin'"):
+        save_recording(
+            tmp_path / "bad.npz",
+            frames_c,
+            [0, 1, 2],
+            RecordingMeta("x"),
+            frames_raw=raw,
+            raw_format="kelvin",
+        )

@@ -99,3 +99,17 @@ def test_render_is_deterministic_for_a_seed_and_time() -> None:
     c = ThermalScene(SceneConfig(seed=8)).render(2.0).frame_c
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("lateral_offset_m", [-5.0, 0.0, 5.0])
+def test_a_face_outside_the_view_still_has_a_non_empty_box_in_the_frame(
+    lateral_offset_m: float,
+) -> None:
+    scene = ThermalScene(
+        SceneConfig(width_px=32, height_px=24), people=[Person(lateral_offset_m=lateral_offset_m)]
+    )
+    truth = scene.render(_standing_t(scene)).truth.person
+    assert truth is not None
+    box = truth.face_box_px
+    assert box.w >= 1 and box.h >= 1
+    assert 0 <= box.x <= box.x + box.w <= 32 and 0 <= box.y <= box.y + box.h <= 24

@@ -22,10 +22,11 @@ def test_tc001_worked_example_bytes_70_4d_read_36_60_c() -> None:
     frame[192 + 96, 128] = (0x70, 0x4D)
     decoded = tc001.Tc001("cam", "sim").decode(frame)
     assert decoded is not None
-    frame_c, ambient_c = decoded
-    assert frame_c.shape == (192, 256) and frame_c.dtype == np.float32
-    assert frame_c[96, 128] == pytest.approx(36.60, abs=1e-4)
-    assert ambient_c is None
+    assert decoded.frame_c.shape == (192, 256) and decoded.frame_c.dtype == np.float32
+    assert decoded.frame_c[96, 128] == pytest.approx(36.60, abs=1e-4)
+    assert decoded.ambient_c is None
+    assert decoded.frame_raw is not None and decoded.frame_raw[96, 128] == 0x4D70
+    assert decoded.raw_format == "tc001"
 
 
 def test_tc001_decodes_the_lower_half_only_and_round_trips_a_scene_within_1_64_k() -> None:
@@ -115,6 +116,8 @@ def test_tc001_driver_yields_the_simulated_scene_frames() -> None:
     frames = [e for e in events if isinstance(e, Frame)]
     for frame, sent in zip(frames, captures[0].sent, strict=False):
         assert np.max(np.abs(frame.frame_c - sent.frame_c)) <= 1 / 128 + 1e-4
+        assert frame.raw_format == "tc001" and frame.frame_raw is not None
+        assert np.array_equal(tc001.raw_to_c(frame.frame_raw), frame.frame_c)
 
 
 class _DiesAfter:
@@ -151,6 +154,9 @@ def test_a_stuck_uvc_stream_goes_offline_is_reopened_and_comes_back_online() -> 
     events = _collect(driver, 5)
     kinds = [type(e).__name__ for e in events]
     assert kinds[:3] == ["DeviceOnline", "Frame", "Frame"]
+    first = events[1]
+    assert isinstance(first, Frame) and first.raw_format == "centikelvin"
+    assert first.frame_raw is not None and int(first.frame_raw[0, 0]) == 30975
     off = kinds.index("DeviceOffline")
     assert "DeviceOnline" in kinds[off:]
     assert opened[0].released.is_set()

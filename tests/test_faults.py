@@ -68,6 +68,8 @@ class KioskProcess:
         try:
             row = db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
             return int(row[0]) if row else 0
+        except sqlite3.OperationalError:
+            return 0  # the ledger file exists but its tables do not yet
         finally:
             db.close()
 

@@ -30,6 +30,8 @@ def committed(ledger: Path) -> int:
     db = sqlite3.connect(ledger)
     try:
         return int(db.execute("SELECT count(*) FROM records WHERE kind = 'entry'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0  # the kiosk has created the file but not yet its tables
     finally:
         db.close()
 
