@@ -9,13 +9,24 @@ from typing import Any
 from fastapi import FastAPI
 
 from edge.wire import now_utc
-from server.api import alerts, entries, errors, exports, gates, live, people, reports, tokens
+from server.api import (
+    alerts,
+    console,
+    entries,
+    errors,
+    exports,
+    gates,
+    live,
+    people,
+    reports,
+    tokens,
+)
 from server.auth import FailureLimiter
 from server.db import connect, migrate
 from server.live import LiveHub
 from server.retention import RetentionTimer, purge
 
-ROUTERS = (entries, alerts, gates, people, reports, exports, live, tokens)
+ROUTERS = (entries, alerts, gates, people, reports, exports, live, tokens, console)
 
 
 def create_app(
