@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"demo: collector    {base_url}  (API {base_url}/api/v1/entries, docs {base_url}/docs)"
         )
+        print(f"demo: console      {base_url}/console/")
+        print(f"demo: admin token  {TOKEN['token']}  (for the console and the API)")
         kiosks = []
         for seed, gate in enumerate(GATES, start=1):
             screen_port = free_port()

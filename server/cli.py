@@ -43,7 +43,14 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     app = create_app(config.store.path, Ingest(config), config.api.auth_failures_per_minute)
-    uvicorn.run(app, host=config.http.host, port=config.http.port, log_level="warning")
+    # Open live streams (consoles) must not hold a stop for ever: 5 s, then they are cut.
+    uvicorn.run(
+        app,
+        host=config.http.host,
+        port=config.http.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
