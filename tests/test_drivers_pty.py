@@ -82,6 +82,13 @@ def assert_in_order(got: list[Any], sent: list[Any]) -> None:
     assert sent[start : start + len(got)] == got
 
 
+# Opening a port while the device streams leaves the first reading uncertain: what the pty
+# buffered before the open may be stale or cut in two, and the modules' 8-bit checksums let
+# 1 in 256 cut frames through as a (wrong) reading. That is the protocol's limit, not the
+# driver's: the exactness checks start from the second reading after open.
+AFTER_OPEN = 1
+
+
 @pytest.fixture
 def sims() -> Iterator[list[PtySimulator]]:
     started: list[PtySimulator] = []
@@ -99,7 +106,7 @@ def serve(sims: list[PtySimulator], device: Any, faults: Faults | None = None) -
 def test_gy_mcu90614_reads_the_worked_example_over_a_pty(sims: list[PtySimulator]) -> None:
     sim = serve(sims, Gy90614Device())
     with Collector(GyMcu90614("gate1", str(sim.path), backoff=FAST)) as c:
-        readings = c.wait_data(4)[:4]
+        readings = c.wait_data(5)[AFTER_OPEN:5]
     assert isinstance(c.events[0], DeviceOnline)
     got = [(r.object_c, r.ambient_c) for r in readings]
     # The module streams four values in turn; one is the worked example's frame.
@@ -128,7 +135,7 @@ def test_every_point_and_id_model_reads_exactly_what_its_simulator_sent(
     sim = serve(sims, registry.simulated_device(model))
     options = registry.DriverOptions(pattern=SIM_PATTERN if model == "ascii-line" else None)
     with Collector(registry.open_driver(model, str(sim.path), options)) as c:
-        got = c.wait_data(5)[:5]
+        got = c.wait_data(6)[AFTER_OPEN:6]
     sent = list(sim.device.sent)
     if model == "rdm6300":
         assert_in_order([g.raw_text for g in got], sent)
