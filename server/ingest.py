@@ -10,6 +10,7 @@ import queue
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -163,13 +164,17 @@ class Ingest:
         return items
 
     def _write_loop(self) -> None:
-        while not (self._stopping.is_set() and self._queue.empty()):
-            items = self._next_batch()
-            if not items:
-                continue
-            self._writer.commit([(item.topic, item.payload) for item in items])
-            for item in items:
-                if item.qos > 0:
-                    self._client.ack(item.mid, item.qos)
-            self.stored_batches += 1
-            self.on_commit()
+        # Two batches in flight: the writer commits one while the next is gathered and sent.
+        in_flight: deque[list[Received]] = deque()
+        while not (self._stopping.is_set() and self._queue.empty() and not in_flight):
+            items = self._next_batch() if len(in_flight) < 2 else []
+            if items:
+                self._writer.submit([(item.topic, item.payload) for item in items])
+                in_flight.append(items)
+            if in_flight and (len(in_flight) >= 2 or not items):
+                self._writer.wait_committed()
+                for item in in_flight.popleft():
+                    if item.qos > 0:
+                        self._client.ack(item.mid, item.qos)
+                self.stored_batches += 1
+                self.on_commit()

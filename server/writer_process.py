@@ -10,6 +10,7 @@ import contextlib
 import logging
 import multiprocessing
 import time
+from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -57,6 +58,7 @@ class WriterProcess:
         self._context = multiprocessing.get_context("spawn")
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
+        self._outstanding: deque[list[RawMessage]] = deque()
 
     def start(self, timeout_s: float = 30.0) -> None:
         parent, child = self._context.Pipe()
@@ -76,19 +78,49 @@ class WriterProcess:
             ) from None
         self._conn, self._process = parent, process
 
-    def commit(self, raw: list[RawMessage]) -> None:
-        """Return once the batch is committed; a dead writer is restarted and given it again."""
+    def submit(self, raw: list[RawMessage]) -> None:
+        """Hand a batch over without waiting: the writer commits it while the caller gathers
+        the next one. ``wait_committed`` returns as the oldest batch is committed."""
+        self._outstanding.append(raw)
+        self._send(raw)
+
+    def wait_committed(self) -> None:
+        """Block until the oldest submitted batch is committed. A writer that died is
+        restarted and given every batch not yet confirmed again (duplicates are ignored)."""
         while True:
             if self._conn is None:
-                self.start()
-            assert self._conn is not None
+                self._restart_with_outstanding()
+                continue
             try:
-                self._conn.send(raw)
                 self._conn.recv()
+                self._outstanding.popleft()
                 return
-            except (EOFError, BrokenPipeError, ConnectionResetError):
+            except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
                 log.error("event=writer_died restarting=true")
                 self._reap()
+
+    def commit(self, raw: list[RawMessage]) -> None:
+        """Return once the batch is committed."""
+        self.submit(raw)
+        while self._outstanding:
+            self.wait_committed()
+
+    def _send(self, raw: list[RawMessage]) -> None:
+        if self._conn is None:
+            self._restart_with_outstanding()
+            return
+        try:
+            self._conn.send(raw)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            log.error("event=writer_died restarting=true")
+            self._reap()
+            self._restart_with_outstanding()
+
+    def _restart_with_outstanding(self) -> None:
+        self.start()
+        assert self._conn is not None
+        for batch in self._outstanding:
+            self._conn.send(batch)
 
     def stop(self) -> None:
         if self._conn is not None:

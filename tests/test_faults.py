@@ -233,3 +233,21 @@ def test_kiosk_disk_nearly_full_refuses_rather_than_drops(site: Site) -> None:
     log = north.log.read_text()
     assert "event=ledger_space_low" in log
     assert log.index("event=ledger_space_low") < log.index("event=decision_refused")
+
+
+def test_store_writer_killed_mid_flow_is_restarted_and_loses_nothing(site: Site) -> None:
+    """The store writer is a child process of the collector: killed, it is started again and
+    given every batch it had not confirmed; nothing is acknowledged before it is committed."""
+    site.add_kiosk("north")
+    site.add_kiosk("south")
+    time.sleep(4)
+    children = subprocess.run(
+        ["pgrep", "-P", str(site.collector.process.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert children, "the collector runs its store writer as a child process"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    time.sleep(6)
+    assert site.collector.process.poll() is None
+    assert_nothing_lost(site.finish("store writer SIGKILL mid-flow"))
+    assert "event=writer_died" in site.collector.log_path.read_text()
