@@ -289,7 +289,7 @@ class Kiosk:
         )
         self.uplink.publish_transient(self._topics[Kind.HEALTH], health.to_json())
 
-    def _warn_about_space(self) -> None:
+    def warn_about_space(self) -> None:
         """Warn well before the ledger or the disk is full, at most once a minute."""
         now_s = time.monotonic()
         if now_s < self._next_space_warning_s:
@@ -323,7 +323,7 @@ class Kiosk:
                 self.refused += 1
                 self.show_unrecorded(passage.person_id)
                 log.error("event=decision_refused person=%s reason=%s", passage.person_id, exc)
-            self._warn_about_space()
+            self.warn_about_space()
             if time.monotonic() >= next_health_s:
                 self.publish_health()
                 next_health_s = time.monotonic() + self.config.mqtt.health_interval_s

@@ -170,6 +170,7 @@ class Pipeline:
             log.error("event=decision_refused person=%s reason=%s", decided.person_id, exc)
             return None
         self.stats.decisions += 1
+        self.kiosk.warn_about_space()
         self.stats.decision_latency_s.append(time.monotonic() - since_s)
         if decided.outcome is Outcome.FEVER_SUSPECT:
             log.warning(
