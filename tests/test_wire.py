@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -134,8 +135,40 @@ def test_topics_are_built_and_parsed_both_ways() -> None:
     ],
 )
 def test_malformed_topics_are_refused_with_the_reason(name: str, reason: str) -> None:
-    with pytest.raises(WireError, match=reason):
-        parse_topic(name)
+    # Twice: parse_topic is cached, and a refusal must never be remembered as a topic.
+    for _ in range(2):
+        with pytest.raises(WireError, match=reason):
+            parse_topic(name)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda u: u,
+        lambda u: u.upper(),
+        lambda u: u.replace("-", ""),
+        lambda u: "{" + u + "}",
+    ],
+)
+def test_event_ids_in_any_uuid_spelling_are_accepted(spelling: Callable[[str], str]) -> None:
+    # The canonical form takes a fast check; every other spelling Python's uuid reads is still
+    # a UUID, as before the fast check existed.
+    event_id = spelling(uuid7())
+    entry = examples()[0][1].model_copy(update={"event_id": event_id})
+    parsed = parse_payload(Kind.ENTRY, entry.to_json())
+    assert isinstance(parsed, Entry)
+    assert parsed.event_id == event_id
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    ["not-a-uuid", "0192f0c4-7c1e-7aaa-8bbb-0123456789a", "0192f0c4-7c1e-7aaa-8bbb-0123456789abc"],
+)
+def test_an_event_id_that_is_no_uuid_is_refused(event_id: str) -> None:
+    payload = json.loads(examples()[0][1].to_json())
+    payload["event_id"] = event_id
+    with pytest.raises(WireError, match="event_id must be a UUID"):
+        parse_payload(Kind.ENTRY, json.dumps(payload).encode())
 
 
 def test_an_id_that_cannot_be_a_topic_level_is_refused() -> None:
