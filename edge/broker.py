@@ -64,8 +64,9 @@ def mosquitto_conf(port: int, data_dir: Path, extra_lines: tuple[str, ...] = ())
         # Collector and kiosks keep persistent sessions; a long outage must not drop messages.
         "max_queued_messages 1000000",
         # The collector acknowledges after its batch commits: with mosquitto's default of 20
-        # unacknowledged messages per client, no batch could grow past 20.
-        "max_inflight_messages 1000",
+        # unacknowledged messages per client, no batch could grow past 20. Two batches of
+        # [ingest] batch_max (5,000) must fit.
+        "max_inflight_messages 10000",
         # Started as root, mosquitto would switch to the 'mosquitto' user and then fail to
         # write its persistence file in our directory: stay the user that started it.
         f"user {getpass.getuser()}",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.wire import ID_PATTERN, Kind
+from server.config import DEFAULT_BATCH_MAX
 
 _ID = re.compile(ID_PATTERN)
 KIOSK_KINDS = (Kind.ENTRY, Kind.ALERT, Kind.STATUS, Kind.BIRTH, Kind.HEALTH)
@@ -121,8 +122,9 @@ def conf_text(
         f"persistence_location {data_dir}/",
         "autosave_interval 10",
         "persistent_client_expiration 14d",
-        # The collector acknowledges after its batch commits: let batches grow past 20.
-        "max_inflight_messages 1000",
+        # The collector acknowledges after its batch commits: let two batches of [ingest]
+        # batch_max be unacknowledged at once, not mosquitto's default of 20.
+        f"max_inflight_messages {2 * DEFAULT_BATCH_MAX}",
         "max_queued_messages 1000000",
         # Payloads are small JSON; refuse a flood at the door (the collector's own limit is 64 KiB).
         "max_packet_size 262144",

@@ -54,8 +54,20 @@ class RetentionSection(_Section):
     interval_h: float = Field(default=24.0, gt=0)
 
 
+# Most messages in one ingest transaction, by default; the broker must let two be unacknowledged.
+DEFAULT_BATCH_MAX = 5_000
+
+
 class IngestSection(_Section):
-    batch_max: int = Field(default=500, ge=1, le=10_000)
+    batch_max: int = Field(
+        default=DEFAULT_BATCH_MAX,
+        ge=1,
+        le=10_000,
+        description="Most messages in one transaction. A batch takes what is queued, so at low "
+        "rates batches stay small; under a backlog a large one commits far fewer pages per "
+        "entry (about 3 µs an entry at 5,000 against 11 µs at 500). The broker must let two "
+        "batches be unacknowledged (mosquitto max_inflight_messages >= 2 x batch_max).",
+    )
     batch_wait_ms: int = Field(default=0, ge=0, le=5_000)
 
 

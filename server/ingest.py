@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -30,8 +30,9 @@ SUBSCRIPTION = subscription()
 INBOX_MAX = 50_000
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(NamedTuple):
+    """One message as paho handed it over; a tuple, as it is made once per message."""
+
     mid: int
     qos: int
     topic: str
@@ -92,10 +93,18 @@ class Ingest:
         return client
 
     def start(self) -> None:
-        # Open the store before subscribing, so a broken store fails the start, not a batch.
+        """Open the store, then connect: a broken store fails the start, not a batch."""
+        self.open_store()
+        self.connect()
+
+    def open_store(self) -> None:
+        """Start the store writer (its own process) and the thread that feeds it."""
         self._writer = WriterProcess(self._config.store.path)
         self._writer.start()
         self._writer_thread.start()
+
+    def connect(self) -> None:
+        """Connect to the broker in paho's network thread; messages flow from here on."""
         cfg = self._config.mqtt
         self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
         self._client.loop_start()
@@ -169,12 +178,13 @@ class Ingest:
         while not (self._stopping.is_set() and self._queue.empty() and not in_flight):
             items = self._next_batch() if len(in_flight) < 2 else []
             if items:
-                self._writer.submit([(item.topic, item.payload) for item in items])
+                self._writer.submit([(topic_name, payload) for _, _, topic_name, payload in items])
                 in_flight.append(items)
             if in_flight and (len(in_flight) >= 2 or not items):
                 self._writer.wait_committed()
-                for item in in_flight.popleft():
-                    if item.qos > 0:
-                        self._client.ack(item.mid, item.qos)
+                ack = self._client.ack
+                for mid, qos, _, _ in in_flight.popleft():
+                    if qos > 0:
+                        ack(mid, qos)
                 self.stored_batches += 1
                 self.on_commit()

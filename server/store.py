@@ -47,7 +47,10 @@ class StoreWriter:
     def __init__(self, path: Path) -> None:
         migrate(path)
         self._db = connect(path)
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before the batch is acknowledged to the broker, so a power
+        # cut right after the PUBACK cannot take back what the broker has already forgotten.
+        # Under WAL this is one fsync per batch (about 0.6 ms here), not per row.
+        self._db.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         self._db.close()
@@ -79,7 +82,7 @@ class StoreWriter:
                 )
             if batch.entries:
                 # Plain executemany: sqlite-utils' insert_all costs half the ingest time here.
-                values = [_entry_values(e, received) for e in batch.entries]
+                values = [_entry_values(e, received, received_at) for e in batch.entries]
                 inserted = db.conn.executemany(_INSERT_ENTRY, values).rowcount
                 if inserted < len(values):
                     self._record_conflicts(values, received_at)
@@ -286,7 +289,7 @@ _INSERT_ENTRY = (
 )
 
 
-def _entry_values(e: Entry, received: datetime) -> tuple[Any, ...]:
+def _entry_values(e: Entry, received: datetime, received_at: str) -> tuple[Any, ...]:
     return (
         e.event_id,
         e.kiosk_id,
@@ -303,12 +306,12 @@ def _entry_values(e: Entry, received: datetime) -> tuple[Any, ...]:
         e.person_kind.value,
         e.round.value,
         e.device_id,
-        json.dumps(list(e.quality_flags)),
+        json.dumps(list(e.quality_flags)) if e.quality_flags else "[]",
         e.retest_of,
         e.admission,
         int(e.historical),
         ts_flag(e.ts, received),
-        format_ts(received),
+        received_at,
     )
 
 
