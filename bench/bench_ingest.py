@@ -1,7 +1,11 @@
 """Collector ingest against a real mosquitto, in one run:
 
 - bare receive: a plain paho subscriber draining N queued QoS 1 entries (auto-ack): the ceiling;
-- ingest: the collector's ``Ingest`` draining the same N into SQLite, acking after each commit;
+- ingest: the collector's ``Ingest`` draining the same N into SQLite, acking after each commit,
+  timed like the bare subscriber from connect to the last entry stored (the store writer's
+  one-off process start is printed beside it);
+- the two back to back, three times, and the median of the ratios: the machine's load varies
+  by tens of percent from one second to the next;
 - alert latency: kiosk decision → SSE event at the console's feed, p50/p99, with 1,000
   entries/s of background traffic from other kiosks.
 
@@ -13,6 +17,7 @@ import multiprocessing
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,6 +29,7 @@ from edge.broker import Broker, free_port, start_mosquitto
 from edge.wire import Decision, Entry, Kind, now_utc, topic, uuid7
 
 N_MESSAGES = 50_000
+PAIRED_RUNS = 3
 BACKGROUND_PER_S = 1_000
 ALERTS = 60
 
@@ -78,9 +84,24 @@ def prepare_session(port: int, client_id: str) -> None:
     client.loop_stop()
 
 
-def bare_receive_rate(port: int) -> float:
-    prepare_session(port, "bench-bare")
-    publish(port, N_MESSAGES, None, "bench-pub-1")
+def discard_session(port: int, client_id: str) -> None:
+    """Drop a finished run's persistent session: left subscribed, the broker would queue every
+    later message for it, and the latency run would measure that work too."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    deadline = time.monotonic() + 5
+    while not client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.disconnect()
+    client.loop_stop()
+
+
+def bare_receive_rate(port: int, client_id: str) -> float:
+    """Messages per second a plain paho subscriber drains from its queued session: the ceiling.
+    Timed from connect to the last message."""
+    prepare_session(port, client_id)
+    publish(port, N_MESSAGES, None, f"{client_id}-pub")
     received = 0
     done = threading.Event()
 
@@ -90,7 +111,7 @@ def bare_receive_rate(port: int) -> float:
         if received == N_MESSAGES:
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", clean_session=False)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.on_message = on_message
     start = time.monotonic()
     client.connect("127.0.0.1", port)
@@ -99,33 +120,47 @@ def bare_receive_rate(port: int) -> float:
     elapsed_s = time.monotonic() - start
     client.disconnect()
     client.loop_stop()
+    discard_session(port, client_id)
     return received / elapsed_s
 
 
-def ingest_rate(port: int, work: Path) -> float:
+@dataclass(frozen=True)
+class IngestRun:
+    sustained_per_s: float  # connect → last commit: what the collector keeps up once running
+    with_start_per_s: float  # also counting the store writer's process start (once per boot)
+
+
+def ingest_rate(port: int, work: Path, client_id: str) -> IngestRun:
+    """Entries per second the collector's ``Ingest`` drains from the same queued session into
+    SQLite, each acknowledged after its batch committed. Timed like the bare subscriber, from
+    connect to the commit that stored the last entry."""
     from server.config import ServerConfig
     from server.db import connect
     from server.ingest import Ingest
 
+    store_path = work / f"{client_id}.sqlite"
     config = ServerConfig.model_validate(
-        {
-            "mqtt": {"port": port, "client_id": "bench-collector"},
-            "store": {"path": str(work / "ingest.sqlite")},
-        }
+        {"mqtt": {"port": port, "client_id": client_id}, "store": {"path": str(store_path)}}
     )
-    prepare_session(port, "bench-collector")
-    publish(port, N_MESSAGES, None, "bench-pub-2")
+    prepare_session(port, client_id)
+    publish(port, N_MESSAGES, None, f"{client_id}-pub")
     ingest = Ingest(config)
+    commits_s: list[float] = []
+    ingest.on_commit = lambda: commits_s.append(time.monotonic())
+    opened = time.monotonic()
+    ingest.open_store()
     start = time.monotonic()
-    ingest.start()
-    db = connect(work / "ingest.sqlite")
+    ingest.connect()
+    db = connect(store_path)
     stored = 0
     while stored < N_MESSAGES and time.monotonic() - start < 300:
-        time.sleep(0.05)
+        time.sleep(0.1)
         stored = db.execute("SELECT count(*) FROM entries").fetchone()[0]
-    elapsed_s = time.monotonic() - start
     ingest.stop()
-    return float(stored / elapsed_s)
+    db.close()
+    discard_session(port, client_id)
+    end = commits_s[-1] if commits_s else time.monotonic()
+    return IngestRun(stored / (end - start), stored / (end - opened))
 
 
 def alert_latency_ms(broker: Broker, work: Path) -> np.ndarray:
@@ -249,14 +284,22 @@ def main() -> None:
         work = Path(tmp)
         broker = start_mosquitto(work / "broker")
         try:
-            bare = bare_receive_rate(broker.port)
+            ratios = []
+            for run in range(1, PAIRED_RUNS + 1):
+                # Bare and collector back to back on the same broker, so both see the same
+                # machine load; the median of the runs is the figure.
+                bare = bare_receive_rate(broker.port, f"bench-bare-{run}")
+                ingest = ingest_rate(broker.port, work, f"bench-collector-{run}")
+                ratios.append(ingest.sustained_per_s / bare)
+                print(
+                    f"run {run}: bare paho receive {bare:7.0f} msg/s | collector ingest "
+                    f"{ingest.sustained_per_s:7.0f} entries/s sustained "
+                    f"({ingest.with_start_per_s:.0f}/s counting the writer's start) "
+                    f"= {100 * ratios[-1]:.0f} % of bare"
+                )
             print(
-                f"bare paho receive (QoS 1, auto-ack)   {bare:9.0f} msg/s   ({N_MESSAGES} queued)"
-            )
-            ingest = ingest_rate(broker.port, work)
-            print(
-                f"collector ingest (validate+commit+ack) {ingest:9.0f} entries/s "
-                f"= {100 * ingest / bare:.0f} % of bare   target >= 5000/s and >= 70 %"
+                f"ingest as a share of bare receive, median of {PAIRED_RUNS}: "
+                f"{100 * float(np.median(ratios)):.0f} %   target >= 70 %, and >= 5000 entries/s"
             )
             latency = alert_latency_ms(broker, work)
             if len(latency) < ALERTS:
