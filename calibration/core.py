@@ -144,7 +144,7 @@ def _cross_validated(
     return predicted
 
 
-def _usable(pairs_features: FloatArray, names: tuple[str, ...]) -> bool:
+def usable_design(pairs_features: FloatArray, names: tuple[str, ...]) -> bool:
     # A feature known in fewer than half the rows would be mostly imputed: not a real feature.
     known = ~np.isnan(pairs_features[:, [FEATURE_COLUMNS.index(n) for n in names]])
     return bool((known.mean(axis=0) >= 0.5).all())
@@ -179,7 +179,7 @@ def fit_profile(
     assignment = fold_assignment(n, folds, seed)
     tried: list[tuple[Candidate, FloatArray]] = []
     for names in candidates:
-        if not _usable(features, names):
+        if not usable_design(features, names):
             continue
         columns = features[:, [FEATURE_COLUMNS.index(n) for n in names]]
         predicted = _cross_validated(columns, target_c, assignment, folds)

@@ -3,6 +3,8 @@
     tempgate-kiosk calibrate fit --pairs FILE.csv --out PROFILE.toml [--folds 10]
     tempgate-kiosk calibrate check --pairs FILE.csv [--profile PROFILE.toml]
                                    [--threshold 37.3] [--fever-ref 37.5] [--json]
+    tempgate-kiosk calibrate ceiling --pairs FILE.csv [--specificity 0.90] [--fever-ref 37.5]
+                                     [--folds 10] [--json]
 
 Exit codes: 0 done, 2 bad input (the message names the file, row, column or key).
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration.ceiling import screening_ceiling
 from calibration.core import CoreProfile, FitError, fit_profile, predict_core_c
 from calibration.metrics import Agreement, agreement
 from calibration.pairs import PairsError, ReferencePairs, parse_pairs
@@ -52,6 +55,20 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     check.add_argument("--fever-ref", type=float, default=37.5, help="reference fever line, ℃")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.set_defaults(handler=run_check)
+
+    ceiling = actions.add_parser(
+        "ceiling",
+        help="the best sensitivity any linear rule on the pairs' features reaches at a "
+        "specificity: what the data can support, before any profile is fitted",
+    )
+    ceiling.add_argument("--pairs", type=Path, required=True, help="reference-pairs CSV")
+    ceiling.add_argument(
+        "--specificity", type=float, default=0.90, help="required specificity (default 0.90)"
+    )
+    ceiling.add_argument("--fever-ref", type=float, default=37.5, help="reference fever line, ℃")
+    ceiling.add_argument("--folds", type=int, default=10, help="cross-validation folds")
+    ceiling.add_argument("--json", action="store_true", help="print one JSON object per line")
+    ceiling.set_defaults(handler=run_ceiling)
 
 
 def _read_pairs(path: Path) -> ReferencePairs:
@@ -165,4 +182,44 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print(f"profile {profile.name} v{profile.version} on {pairs.source}")
         print(_figures_text(figures))
+    return EXIT_OK
+
+
+def run_ceiling(args: argparse.Namespace) -> int:
+    if not 0.0 < args.specificity < 1.0:
+        return _fail(f"--specificity must lie between 0 and 1, got {args.specificity}")
+    if args.folds < 2:
+        return _fail(f"--folds must be at least 2, got {args.folds}")
+    try:
+        pairs = _read_pairs(args.pairs)
+        ceilings = screening_ceiling(
+            pairs, fever_ref_c=args.fever_ref, specificity_min=args.specificity, folds=args.folds
+        )
+    except (PairsError, ValueError) as error:
+        return _fail(str(error))
+    if not args.json:
+        print(
+            f"{pairs.source}: {args.folds}-fold cross-validated logistic scores of reference >= "
+            f"{args.fever_ref:.2f} ℃, threshold chosen in hindsight at specificity >= "
+            f"{args.specificity:.2f} (optimistic: no fitted profile does better)"
+        )
+    for item in ceilings:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "features": list(item.features),
+                        "auc": _json_number(item.auc),
+                        "sensitivity": _json_number(item.sensitivity),
+                        "specificity": _json_number(item.specificity),
+                        "specificity_min": args.specificity,
+                        "fever_ref_c": args.fever_ref,
+                    }
+                )
+            )
+        else:
+            print(
+                f"  {' + '.join(item.features):60s} AUC {item.auc:.3f}  sensitivity "
+                f"{item.sensitivity:.3f} at specificity {item.specificity:.3f}"
+            )
     return EXIT_OK

@@ -1,5 +1,6 @@
 """Shared fixtures: real parts the tests start themselves (mosquitto on a free port)."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -14,10 +15,23 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge import cli_calibrate
 from edge.broker import Broker, free_port, mosquitto_binary, start_mosquitto
 from edge.config import KioskConfig, parse_config
 
 REQUIRE_ALL = os.environ.get("TEMPGATE_REQUIRE_ALL") == "1"
+
+# The FDA/UMD pairs in shared/, which lies beside the project (also in CI's fresh clone).
+FLIR_PAIRS = Path(__file__).resolve().parents[2] / "shared/data/face-oral-temp/flir_pairs.csv"
+
+
+def run_calibrate_cli(argv: list[str]) -> int:
+    """The calibrate and replay commands on their own parser, as edge.cli builds them."""
+    parser = argparse.ArgumentParser(prog="tempgate-kiosk")
+    cli_calibrate.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
 
 
 def require(condition: bool, what: str) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FLIR_PAIRS
 
 from calibration.core import (
     CoreProfile,
@@ -22,7 +23,6 @@ from calibration.profile_io import (
     profile_to_toml,
 )
 
-FLIR_PAIRS = Path("/work/shared/data/face-oral-temp/flir_pairs.csv")
 HEADER = "subject_id,skin_face_max_c,skin_canthus_max_c,ambient_c,distance_m,reference_c\n"
 
 

@@ -1,14 +1,13 @@
 """``tempgate-kiosk replay`` over a recorded synthetic scene."""
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
+from conftest import run_calibrate_cli
 
 from drivers.replay import record_scene
 from drivers.scene import BlackbodySpec, Person, SceneConfig, ThermalScene
-from edge import cli_calibrate
 
 KEYS = [
     "t_start_s",
@@ -23,14 +22,6 @@ KEYS = [
     "quality",
     "decision",
 ]
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tempgate-kiosk")
-    cli_calibrate.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
 
 
 def test_replay_prints_one_decided_passage_per_person(
@@ -48,7 +39,7 @@ def test_replay_prints_one_decided_passage_per_person(
     )
     path = tmp_path / "gate.npz"
     record_scene(scene, path, fps=4.0)
-    assert run(["replay", str(path), "--json"]) == 0
+    assert run_calibrate_cli(["replay", str(path), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == len(people)
     assert all(list(line) == KEYS for line in lines)
@@ -67,5 +58,5 @@ def test_replay_of_a_broken_file_exits_2(
 ) -> None:
     path = tmp_path / "broken.npz"
     path.write_bytes(b"not a recording")
-    assert run(["replay", str(path), "--json"]) == 2
+    assert run_calibrate_cli(["replay", str(path), "--json"]) == 2
     assert "broken.npz" in capsys.readouterr().err
