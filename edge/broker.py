@@ -53,14 +53,20 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
     raise BrokerError(f"nothing accepted connections on {host}:{port} within {timeout_s} s")
 
 
-def mosquitto_conf(port: int, data_dir: Path, extra_lines: tuple[str, ...] = ()) -> str:
-    """A mosquitto.conf for one local listener with persistence in ``data_dir``."""
+def mosquitto_conf(
+    port: int, data_dir: Path, extra_lines: tuple[str, ...] = (), autosave_interval_s: int = 1
+) -> str:
+    """A mosquitto.conf for one local listener with persistence in ``data_dir``.
+
+    ``autosave_interval_s`` 1 bounds what a killed broker loses in the fault tests; a site's
+    broker (``tempgate-server broker-config``) saves every 10 s.
+    """
     lines = [
         f"listener {port} 127.0.0.1",
         "allow_anonymous true",
         "persistence true",
         f"persistence_location {data_dir}/",
-        "autosave_interval 1",
+        f"autosave_interval {autosave_interval_s}",
         # Collector and kiosks keep persistent sessions; a long outage must not drop messages.
         "max_queued_messages 1000000",
         # The collector acknowledges after its batch commits: with mosquitto's default of 20
