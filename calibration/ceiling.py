@@ -49,7 +49,8 @@ def _logistic_scores(train: FloatArray, positive: BoolArray, test: FloatArray) -
     fill: FloatArray = np.nanmedian(train, axis=0)
     filled = np.where(np.isnan(train), fill[None, :], train)
     mean: FloatArray = filled.mean(axis=0)
-    sd: FloatArray = np.where(filled.std(axis=0) > 0, filled.std(axis=0), 1.0)
+    spread: FloatArray = filled.std(axis=0)
+    sd: FloatArray = np.where(spread > 0, spread, 1.0)  # a constant column stays as it is
     x = _standardised(train, fill, mean, sd)
     y = positive.astype(np.float64)
     penalty = _RIDGE * np.eye(x.shape[1])
