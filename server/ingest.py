@@ -178,13 +178,12 @@ class Ingest:
         while not (self._stopping.is_set() and self._queue.empty() and not in_flight):
             items = self._next_batch() if len(in_flight) < 2 else []
             if items:
-                self._writer.submit([(topic_name, payload) for _, _, topic_name, payload in items])
+                self._writer.submit([(item.topic, item.payload) for item in items])
                 in_flight.append(items)
             if in_flight and (len(in_flight) >= 2 or not items):
                 self._writer.wait_committed()
-                ack = self._client.ack
-                for mid, qos, _, _ in in_flight.popleft():
-                    if qos > 0:
-                        ack(mid, qos)
+                for item in in_flight.popleft():
+                    if item.qos > 0:
+                        self._client.ack(item.mid, item.qos)
                 self.stored_batches += 1
                 self.on_commit()
