@@ -93,9 +93,14 @@ def screening_ceiling(
 ) -> tuple[Ceiling, ...]:
     """The ceiling of every usable feature set, in the order of ``designs``.
 
-    Rows without a reference are left out. Raises ``ValueError`` when the pairs hold no fever or
-    no afebrile row (there is nothing to separate), or too few rows for ``folds``.
+    Rows without a reference are left out. Raises ``ValueError`` for a specificity outside
+    (0, 1), fewer than 2 folds, pairs with no fever or no afebrile row (nothing to separate),
+    or too few rows for ``folds``; the message names the command-line option where there is one.
     """
+    if not 0.0 < specificity_min < 1.0:
+        raise ValueError(f"--specificity must lie between 0 and 1, got {specificity_min}")
+    if folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {folds}")
     has_reference = ~np.isnan(pairs.reference_c)
     features = pairs.features[has_reference]
     positive: BoolArray = pairs.reference_c[has_reference] >= fever_ref_c

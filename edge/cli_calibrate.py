@@ -186,10 +186,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_ceiling(args: argparse.Namespace) -> int:
-    if not 0.0 < args.specificity < 1.0:
-        return _fail(f"--specificity must lie between 0 and 1, got {args.specificity}")
-    if args.folds < 2:
-        return _fail(f"--folds must be at least 2, got {args.folds}")
     try:
         pairs = _read_pairs(args.pairs)
         ceilings = screening_ceiling(
